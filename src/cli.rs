@@ -1,0 +1,335 @@
+//! The command line (SPEC §5): flags parsed by clap, turned once into a [`Config`], then one
+//! function per command. Only this module knows clap; exit codes are decided here.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::edit;
+use crate::error::{Error, Result};
+use crate::migration::Migration;
+use crate::plan::{self, Plan, Selection};
+use crate::report;
+use crate::rules::RuleSet;
+use crate::walk::Tree;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "regshift",
+    version,
+    about = "Move an Ansible-managed infrastructure from one container registry to another"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug)]
+struct Global {
+    /// The ansible checkout to work on.
+    #[arg(
+        short = 'C',
+        long = "directory",
+        global = true,
+        default_value = ".",
+        value_name = "DIR"
+    )]
+    dir: PathBuf,
+    /// The migration file (default: the embedded Fedora plan).
+    #[arg(long, global = true, value_name = "FILE")]
+    migration: Option<PathBuf>,
+    /// A directory of rule files that add to or override the built-in rules by id.
+    #[arg(long, global = true, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// The environments to migrate.
+    #[arg(long, global = true, value_enum, default_value_t = EnvArg::All)]
+    env: EnvArg,
+    /// The migration step.
+    #[arg(long, global = true, value_enum, default_value_t = StepArg::Two)]
+    step: StepArg,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    /// Print less.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Print more.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum EnvArg {
+    Staging,
+    Production,
+    All,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum StepArg {
+    #[value(name = "1")]
+    One,
+    #[value(name = "2")]
+    Two,
+    #[value(name = "3")]
+    Three,
+    #[value(name = "4")]
+    Four,
+    All,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum PlanFormat {
+    #[default]
+    Diff,
+    Json,
+    Stat,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show the edits `apply` would make (exit 1 when edits are pending).
+    Plan {
+        #[arg(long, value_enum, default_value_t = PlanFormat::Diff)]
+        format: PlanFormat,
+    },
+    /// Write the edits.
+    Apply,
+    /// List every reference and its class (not in this version yet).
+    Audit,
+    /// The CI gate (not in this version yet).
+    Check,
+    /// Prove the current tree (not in this version yet).
+    Verify,
+    /// Inspect the rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// One line per rule: id, step, class, files.
+    List,
+    /// A rule's source file.
+    Show { id: String },
+}
+
+/// Validated settings shared by every command.
+struct Config {
+    tree: PathBuf,
+    migration: Migration,
+    rules: RuleSet,
+    step: u8,
+    quiet: bool,
+    verbose: bool,
+}
+
+/// Runs regshift with `args` and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.global.color {
+        ColorArg::Always => anstream::ColorChoice::Always.write_global(),
+        ColorArg::Never => anstream::ColorChoice::Never.write_global(),
+        ColorArg::Auto => {}
+    }
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let _ = writeln!(anstream::stderr(), "error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    let g = &cli.global;
+    if g.env != EnvArg::All {
+        return Err(Error::Usage(
+            "--env staging|production is not available yet: this version migrates both environments together (--env all)".into(),
+        ));
+    }
+    let migration = match &g.migration {
+        Some(path) => Migration::load(path)?,
+        None => Migration::embedded()?,
+    };
+    let rules = RuleSet::load(g.rules.as_deref(), &migration)?;
+    let step = match g.step {
+        StepArg::One => 1,
+        StepArg::Two | StepArg::All => 2,
+        StepArg::Three => 3,
+        StepArg::Four => 4,
+    };
+    let config = Config {
+        tree: g.dir.clone(),
+        migration,
+        rules,
+        step,
+        quiet: g.quiet,
+        verbose: g.verbose,
+    };
+    match cli.command {
+        Command::Plan { format } => plan_command(&config, format),
+        Command::Apply => apply_command(&config),
+        Command::Rules { command } => rules_command(&config, command),
+        Command::Audit | Command::Check | Command::Verify => Err(Error::Usage(
+            "this command is not implemented in this version yet; use `plan` and `apply`".into(),
+        )),
+    }
+}
+
+/// Steps 1, 3 and 4 have no edits in this version: say so instead of planning.
+fn step_without_edits(config: &Config) -> Option<String> {
+    match config.step {
+        1 => Some(step_one_checklist(&config.migration)),
+        3 | 4 => Some(format!(
+            "step {}: edits are not implemented yet; `regshift audit` will classify them\n",
+            config.step
+        )),
+        _ => None,
+    }
+}
+
+fn step_one_checklist(m: &Migration) -> String {
+    let mut out = String::from("step 1 happens outside the repository:\n");
+    for (env, e) in &m.envs {
+        for r in e.registries.values() {
+            out.push_str(&format!(
+                "- [{env}] create `{}` (replaces {})\n",
+                r.to, r.from
+            ));
+        }
+        out.push_str(&format!(
+            "- [{env}] create a robot account; store it as `{}` / `{}` in the private vars\n",
+            e.credentials.username_var, e.credentials.password_var
+        ));
+    }
+    out
+}
+
+fn make_plan(config: &Config) -> Result<Plan> {
+    let tree = Tree::walk(&config.tree)?;
+    plan::plan(
+        &tree,
+        &config.migration,
+        &config.rules,
+        Selection { step: config.step },
+    )
+}
+
+fn emit_notes(config: &Config, plan: &Plan) {
+    if !config.quiet {
+        let _ = write!(
+            anstream::stderr(),
+            "{}",
+            report::notes(plan, config.verbose)
+        );
+    }
+}
+
+fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
+    if let Some(text) = step_without_edits(config) {
+        let _ = write!(anstream::stdout(), "{text}");
+        return Ok(0);
+    }
+    let plan = make_plan(config)?;
+    let text = match format {
+        PlanFormat::Diff => colour_diff(&report::diff(&plan, &config.rules)),
+        PlanFormat::Json => report::json(&plan, &config.rules, config.step),
+        PlanFormat::Stat if plan.edits.is_empty() => String::new(),
+        PlanFormat::Stat => report::stat(&plan),
+    };
+    let _ = write!(anstream::stdout(), "{text}");
+    emit_notes(config, &plan);
+    Ok(u8::from(!plan.edits.is_empty()))
+}
+
+fn apply_command(config: &Config) -> Result<u8> {
+    if let Some(text) = step_without_edits(config) {
+        let _ = write!(anstream::stdout(), "{text}");
+        return Ok(0);
+    }
+    let plan = make_plan(config)?;
+    // Everything is computed and checked before the first write (SPEC §6.5).
+    for c in &plan.changed {
+        let path = config.tree.join(&c.path);
+        edit::write_atomic(&path, &c.file.bytes_with(&c.new_text))
+            .map_err(|e| Error::file(&path, format!("cannot write: {e}")))?;
+    }
+    if !config.quiet && !plan.edits.is_empty() {
+        let _ = write!(anstream::stdout(), "{}", report::stat(&plan));
+    }
+    emit_notes(config, &plan);
+    Ok(0)
+}
+
+fn rules_command(config: &Config, command: RulesCommand) -> Result<u8> {
+    let mut out = String::new();
+    match command {
+        RulesCommand::List => {
+            for r in &config.rules.rules {
+                out.push_str(
+                    &format!(
+                        "{}\tstep {}\t{:?}\t{}\n",
+                        r.id,
+                        r.step,
+                        r.class,
+                        r.files.join(" ")
+                    )
+                    .to_lowercase(),
+                );
+            }
+        }
+        RulesCommand::Show { id } => {
+            let rule = config
+                .rules
+                .get(&id)
+                .ok_or_else(|| Error::Usage(format!("no rule with id `{id}`")))?;
+            out = format!(
+                "# {}\nid: {}\nwhy: {}\nstep: {}\nfiles: {:?}\nselect: {}\n",
+                rule.source.display(),
+                rule.id,
+                rule.why,
+                rule.step,
+                rule.files,
+                rule.select
+            );
+        }
+    }
+    let _ = write!(anstream::stdout(), "{out}");
+    Ok(0)
+}
+
+/// Colours a unified diff's lines; anstream strips the colour when it should not show.
+fn colour_diff(text: &str) -> String {
+    use anstyle::{AnsiColor, Style};
+    let paint = |style: Style, line: &str| {
+        format!(
+            "{}{}{}",
+            style.render(),
+            line.trim_end_matches('\n'),
+            style.render_reset()
+        ) + "\n"
+    };
+    text.split_inclusive('\n')
+        .map(|line| match line.as_bytes().first() {
+            Some(b'+') if !line.starts_with("+++") => paint(AnsiColor::Green.on_default(), line),
+            Some(b'-') if !line.starts_with("---") => paint(AnsiColor::Red.on_default(), line),
+            Some(b'@') => paint(AnsiColor::Cyan.on_default(), line),
+            Some(b'#') => paint(Style::new().dimmed(), line),
+            _ => line.to_string(),
+        })
+        .collect()
+}

@@ -1,0 +1,382 @@
+//! Jinja inside target files: masking it so a format scanner can read the rest, and knowing
+//! which environments each stretch of a template renders in.
+//!
+//! Masking keeps every byte offset: `{{ … }}` becomes `x…x` (a scalar to any scanner) and
+//! `{% … %}` / `{# … #}` become spaces; newlines stay, so lines and columns stay too. Scanners run
+//! on the masked text and report spans that index the original text unchanged.
+//! `{% raw %}` bodies are literal text and are not masked.
+
+use std::ops::Range;
+
+use crate::migration::Env;
+
+/// A set of environments (which branches of `{% if env == … %}` a stretch of text lies in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Envs {
+    production: bool,
+    staging: bool,
+}
+
+impl Envs {
+    pub const ALL: Envs = Envs {
+        production: true,
+        staging: true,
+    };
+    pub const NONE: Envs = Envs {
+        production: false,
+        staging: false,
+    };
+
+    pub fn only(env: Env) -> Envs {
+        Envs {
+            production: env == Env::Production,
+            staging: env == Env::Staging,
+        }
+    }
+
+    pub fn contains(self, env: Env) -> bool {
+        match env {
+            Env::Production => self.production,
+            Env::Staging => self.staging,
+        }
+    }
+
+    pub fn intersect(self, other: Envs) -> Envs {
+        Envs {
+            production: self.production && other.production,
+            staging: self.staging && other.staging,
+        }
+    }
+
+    pub fn union(self, other: Envs) -> Envs {
+        Envs {
+            production: self.production || other.production,
+            staging: self.staging || other.staging,
+        }
+    }
+
+    pub fn minus(self, other: Envs) -> Envs {
+        Envs {
+            production: self.production && !other.production,
+            staging: self.staging && !other.staging,
+        }
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Env> {
+        Env::ALL.into_iter().filter(move |e| self.contains(*e))
+    }
+}
+
+/// The kind of a `{% … %}` tag, as far as environment branches are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagKind {
+    /// `if`, with the environments its condition selects (`None`: not an `env` test).
+    If(Option<Envs>),
+    Elif(Option<Envs>),
+    Else,
+    Endif,
+    Raw,
+    EndRaw,
+    Other,
+}
+
+/// A Jinja tag or expression in the original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub span: Range<usize>,
+    pub kind: TagKind,
+}
+
+/// One branch of an `if` block: its body and the environments that render it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    /// The tag that opens the branch (`if`, `elif` or `else`).
+    pub tag: Range<usize>,
+    pub body: Range<usize>,
+    pub envs: Envs,
+    /// The condition tests `env` (or is the `else` of such tests only).
+    pub env_test: bool,
+}
+
+/// An `{% if %} … {% endif %}` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfBlock {
+    pub branches: Vec<Branch>,
+    pub endif: Range<usize>,
+}
+
+/// A template's Jinja structure.
+#[derive(Debug, Clone, Default)]
+pub struct Structure {
+    pub masked: String,
+    pub blocks: Vec<IfBlock>,
+    /// `{{ … }}` expressions.
+    pub expressions: Vec<Range<usize>>,
+}
+
+impl Structure {
+    /// Parses `text`; unbalanced `if`/`endif` leave the affected text counted as all environments.
+    pub fn of(text: &str) -> Structure {
+        let (masked, tags, expressions) = scan(text);
+        Structure {
+            masked,
+            blocks: if_blocks(&tags),
+            expressions,
+        }
+    }
+
+    /// Environments that render the byte at `offset`.
+    pub fn envs_at(&self, offset: usize) -> Envs {
+        self.blocks
+            .iter()
+            .flat_map(|b| &b.branches)
+            .filter(|br| br.body.contains(&offset))
+            .fold(Envs::ALL, |acc, br| acc.intersect(br.envs))
+    }
+
+    /// The innermost branch holding `offset`.
+    pub fn branch_at(&self, offset: usize) -> Option<(&IfBlock, &Branch)> {
+        self.blocks
+            .iter()
+            .flat_map(|b| b.branches.iter().map(move |br| (b, br)))
+            .filter(|(_, br)| br.body.contains(&offset))
+            .min_by_key(|(_, br)| br.body.len())
+    }
+
+    /// Whether `range` holds any Jinja (expression or tag).
+    pub fn has_jinja(&self, range: Range<usize>, text: &str) -> bool {
+        text.get(range)
+            .is_some_and(|s| s.contains("{{") || s.contains("{%") || s.contains("{#"))
+    }
+}
+
+/// Masks Jinja in `text`, keeping every offset. See the module doc.
+pub fn mask(text: &str) -> String {
+    scan(text).0
+}
+
+fn scan(text: &str) -> (String, Vec<Tag>, Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let mut masked = bytes.to_vec();
+    let mut tags = Vec::new();
+    let mut expressions = Vec::new();
+    let mut i = 0;
+    let mut in_raw = false;
+    while let Some(rel) = text[i..].find('{') {
+        let start = i + rel;
+        let close = match bytes.get(start + 1) {
+            Some(b'{') if !in_raw => "}}",
+            Some(b'%') => "%}",
+            Some(b'#') if !in_raw => "#}",
+            _ => {
+                i = start + 1;
+                continue;
+            }
+        };
+        let Some(end_rel) = text[start + 2..].find(close) else {
+            break;
+        };
+        let end = start + 2 + end_rel + 2;
+        if close == "%}" {
+            let kind = tag_kind(&text[start + 2..end - 2]);
+            if in_raw && kind != TagKind::EndRaw {
+                i = start + 1;
+                continue;
+            }
+            in_raw = kind == TagKind::Raw;
+            tags.push(Tag {
+                span: start..end,
+                kind,
+            });
+        } else if close == "}}" {
+            expressions.push(start..end);
+        }
+        let fill = if close == "}}" { b'x' } else { b' ' };
+        // Indentation after a newline inside a tag stays blank, so a multi-line expression in a
+        // block scalar keeps the scalar's indentation.
+        let mut line_start = false;
+        for b in &mut masked[start..end] {
+            match *b {
+                b'\n' | b'\r' => line_start = true,
+                b' ' | b'\t' if line_start => *b = b' ',
+                _ => {
+                    line_start = false;
+                    *b = fill;
+                }
+            }
+        }
+        i = end;
+    }
+    // Only ASCII bytes replaced whole UTF-8 sequences inside tags, so the result is valid UTF-8.
+    let masked = String::from_utf8(masked)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    (masked, tags, expressions)
+}
+
+fn tag_kind(inner: &str) -> TagKind {
+    let inner = inner.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
+    let (word, rest) = inner.split_once(char::is_whitespace).unwrap_or((inner, ""));
+    match word {
+        "if" => TagKind::If(env_condition(rest)),
+        "elif" => TagKind::Elif(env_condition(rest)),
+        "else" => TagKind::Else,
+        "endif" => TagKind::Endif,
+        "raw" => TagKind::Raw,
+        "endraw" => TagKind::EndRaw,
+        _ => TagKind::Other,
+    }
+}
+
+/// Reads `env == 'x'`, `env != "x"` (and nothing more complex) as an environment set.
+pub fn env_condition(cond: &str) -> Option<Envs> {
+    let cond = cond.trim();
+    let (negate, rest) = if let Some(r) = cond.strip_prefix("env") {
+        let r = r.trim_start();
+        if let Some(r) = r.strip_prefix("==") {
+            (false, r)
+        } else if let Some(r) = r.strip_prefix("!=") {
+            (true, r)
+        } else {
+            return None;
+        }
+    } else {
+        return None;
+    };
+    let lit = rest.trim();
+    let name = lit
+        .strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .or_else(|| lit.strip_prefix('"').and_then(|s| s.strip_suffix('"')))?;
+    let env = match name {
+        "production" => Env::Production,
+        "staging" => Env::Staging,
+        _ => return Some(if negate { Envs::ALL } else { Envs::NONE }),
+    };
+    let set = Envs::only(env);
+    Some(if negate { Envs::ALL.minus(set) } else { set })
+}
+
+/// Pairs `if`/`elif`/`else`/`endif` tags into blocks. Unbalanced tags are ignored.
+fn if_blocks(tags: &[Tag]) -> Vec<IfBlock> {
+    struct Open {
+        branches: Vec<Branch>,
+        taken: Envs,
+        all_env_tests: bool,
+    }
+    fn close_branch(open: &mut Open, end: usize) {
+        if let Some(last) = open.branches.last_mut() {
+            last.body.end = end;
+        }
+    }
+    let mut stack: Vec<Open> = Vec::new();
+    let mut blocks = Vec::new();
+    for tag in tags {
+        match &tag.kind {
+            TagKind::If(cond) => stack.push(Open {
+                branches: vec![branch(tag, *cond, Envs::NONE)],
+                taken: cond.unwrap_or(Envs::NONE),
+                all_env_tests: cond.is_some(),
+            }),
+            TagKind::Elif(_) | TagKind::Else => {
+                let Some(open) = stack.last_mut() else {
+                    continue;
+                };
+                close_branch(open, tag.span.start);
+                let cond = match &tag.kind {
+                    TagKind::Elif(c) => *c,
+                    _ if open.all_env_tests => Some(Envs::ALL),
+                    _ => None,
+                };
+                let b = branch(tag, cond.filter(|_| open.all_env_tests), open.taken);
+                open.all_env_tests &= cond.is_some();
+                open.taken = open.taken.union(cond.unwrap_or(Envs::NONE));
+                open.branches.push(b);
+            }
+            TagKind::Endif => {
+                let Some(mut open) = stack.pop() else {
+                    continue;
+                };
+                close_branch(&mut open, tag.span.start);
+                blocks.push(IfBlock {
+                    branches: open.branches,
+                    endif: tag.span.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    blocks.sort_by_key(|b| b.branches.first().map(|br| br.tag.start));
+    blocks
+}
+
+fn branch(tag: &Tag, cond: Option<Envs>, taken: Envs) -> Branch {
+    let envs = cond.map_or(Envs::ALL, |c| c.minus(taken));
+    Branch {
+        tag: tag.span.clone(),
+        body: tag.span.end..tag.span.end,
+        envs,
+        env_test: cond.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_keeps_length_and_lines() {
+        let text = "a: {{ x }}\n{% if env == 'staging' %}\nb: \"{{y}}\"\n{# c\nd #}\n";
+        let masked = mask(text);
+        assert_eq!(masked.len(), text.len());
+        assert_eq!(
+            masked,
+            "a: xxxxxxx\n                         \nb: \"xxxxx\"\n    \n    \n"
+        );
+    }
+
+    #[test]
+    fn multi_line_expressions_keep_indentation() {
+        assert_eq!(
+            mask("a: >\n  {{ x |\n\n     f }}\n"),
+            "a: >\n  xxxxxx\n\n     xxxx\n"
+        );
+    }
+
+    #[test]
+    fn raw_bodies_stay_literal() {
+        let text = "{% raw %}{{ keep }}{% endraw %}";
+        assert_eq!(
+            mask(text),
+            format!("{}{{{{ keep }}}}{}", " ".repeat(9), " ".repeat(12))
+        );
+    }
+
+    #[test]
+    fn env_branches() {
+        let text = "x\n{% if env == 'staging' %}\nS\n{% else %}\nP\n{% endif %}\nB\n";
+        let s = Structure::of(text);
+        let at = |needle: &str| s.envs_at(text.find(needle).expect("present"));
+        assert_eq!(at("S"), Envs::only(Env::Staging));
+        assert_eq!(at("P"), Envs::only(Env::Production));
+        assert_eq!(at("B"), Envs::ALL);
+        assert_eq!(at("x"), Envs::ALL);
+    }
+
+    #[test]
+    fn non_env_conditions_cover_both_environments() {
+        let text = "{% if foo %}\nA\n{% else %}\nB\n{% endif %}\n{% if env != \"production\" %}C{% endif %}";
+        let s = Structure::of(text);
+        assert_eq!(s.envs_at(text.find('A').expect("A")), Envs::ALL);
+        assert_eq!(s.envs_at(text.find('B').expect("B")), Envs::ALL);
+        assert_eq!(
+            s.envs_at(text.find('C').expect("C")),
+            Envs::only(Env::Staging)
+        );
+    }
+
+    #[test]
+    fn unclosed_tags_are_left_alone() {
+        assert_eq!(mask("a {{ b"), "a {{ b");
+        assert_eq!(mask("${#arr[@]}"), "${#arr[@]}");
+    }
+}

@@ -1,0 +1,270 @@
+//! The node tree that the YAML and JSON locators build, and the dotted paths rules use to find
+//! nodes in it. Every node keeps the byte span it was written at; values are decoded from the
+//! original (unmasked) text.
+//!
+//! Path syntax: segments separated by `.`; `"a.b"` quotes a key holding dots; `*` matches any
+//! mapping value or sequence item; `*[k=v,k2=v2]` (or `key[k=v]`) keeps only mappings whose `k`
+//! is the scalar `v`; `::` steps into a block scalar that holds a YAML document.
+
+use std::ops::Range;
+use std::path::Path;
+
+use crate::error::Result;
+use crate::formats::yaml;
+
+/// How a scalar is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Single,
+    Double,
+    Block,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scalar {
+    /// The whole scalar as written, quotes included.
+    pub span: Range<usize>,
+    pub style: Style,
+    /// The decoded value, read from the original (unmasked) text; empty for block scalars.
+    pub value: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Node {
+    Scalar(Scalar),
+    Mapping {
+        entries: Vec<(Node, Node)>,
+        flow: bool,
+        span: Range<usize>,
+    },
+    Sequence {
+        items: Vec<Node>,
+        span: Range<usize>,
+    },
+    Alias(Range<usize>),
+}
+
+impl Node {
+    pub fn as_scalar(&self) -> Option<&Scalar> {
+        match self {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value of mapping entry `key`, if this is a mapping that has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Node::Mapping { entries, .. } => entries
+                .iter()
+                .find(|(k, _)| k.as_scalar().is_some_and(|s| s.value == key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// A node found by a path: the key scalar that led to it (for mapping values) and its value.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub key: Option<Scalar>,
+    pub value: Node,
+    /// The mapping holding the entry, when there is one.
+    pub parent: Option<Node>,
+}
+
+/// One segment of a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Any,
+    /// Steps into a block scalar holding a YAML document.
+    Embedded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Step {
+    segment: Segment,
+    /// `[k=v,…]`: the matched node must be a mapping whose `k` is `v`.
+    filters: Filters,
+}
+
+/// A compiled path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreePath {
+    steps: Vec<Step>,
+    source: String,
+}
+
+impl TreePath {
+    pub fn parse(source: &str) -> std::result::Result<TreePath, String> {
+        let mut steps = Vec::new();
+        let mut rest = source;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("::") {
+                steps.push(Step {
+                    segment: Segment::Embedded,
+                    filters: Vec::new(),
+                });
+                rest = r;
+                continue;
+            }
+            rest = rest.strip_prefix('.').unwrap_or(rest);
+            let (segment, r) = if let Some(r) = rest.strip_prefix('"') {
+                let close = r
+                    .find('"')
+                    .ok_or_else(|| format!("unclosed quote in path `{source}`"))?;
+                (Segment::Key(r[..close].to_string()), &r[close + 1..])
+            } else {
+                let end = rest.find(['.', '[', ':']).unwrap_or(rest.len());
+                let word = &rest[..end];
+                if word.is_empty() {
+                    return Err(format!("empty segment in path `{source}`"));
+                }
+                let seg = if word == "*" {
+                    Segment::Any
+                } else {
+                    Segment::Key(word.to_string())
+                };
+                (seg, &rest[end..])
+            };
+            let (filters, r) = parse_filters(r, source)?;
+            steps.push(Step { segment, filters });
+            rest = r;
+            if !(rest.is_empty() || rest.starts_with('.') || rest.starts_with("::")) {
+                return Err(format!("unexpected `{rest}` in path `{source}`"));
+            }
+        }
+        if steps.is_empty() {
+            return Err("empty path".to_string());
+        }
+        Ok(TreePath {
+            steps,
+            source: source.to_string(),
+        })
+    }
+
+    /// Every node the path reaches in `docs`. `masked` is the text the documents were parsed
+    /// from (needed to step into embedded documents).
+    pub fn find(
+        &self,
+        path: &Path,
+        original: &str,
+        masked: &str,
+        docs: &[Node],
+    ) -> Result<Vec<Hit>> {
+        let mut hits = Vec::new();
+        for doc in docs {
+            let start = Hit {
+                key: None,
+                value: doc.clone(),
+                parent: None,
+            };
+            self.walk(&self.steps, start, path, original, masked, &mut hits)?;
+        }
+        Ok(hits)
+    }
+
+    fn walk(
+        &self,
+        steps: &[Step],
+        at: Hit,
+        path: &Path,
+        original: &str,
+        masked: &str,
+        out: &mut Vec<Hit>,
+    ) -> Result<()> {
+        let Some((step, rest)) = steps.split_first() else {
+            out.push(at);
+            return Ok(());
+        };
+        for next in children(step, &at.value, path, original, masked)? {
+            if step.filters.iter().all(|(k, v)| {
+                next.value
+                    .get(k)
+                    .and_then(Node::as_scalar)
+                    .is_some_and(|s| &s.value == v)
+            }) {
+                self.walk(rest, next, path, original, masked, out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+type Filters = Vec<(String, String)>;
+
+fn parse_filters<'a>(
+    rest: &'a str,
+    source: &str,
+) -> std::result::Result<(Filters, &'a str), String> {
+    let Some(r) = rest.strip_prefix('[') else {
+        return Ok((Vec::new(), rest));
+    };
+    let close = r
+        .find(']')
+        .ok_or_else(|| format!("unclosed `[` in path `{source}`"))?;
+    let filters = r[..close]
+        .split(',')
+        .map(|cond| {
+            cond.split_once('=')
+                .map(|(k, v)| {
+                    (
+                        k.trim().to_string(),
+                        v.trim().trim_matches(['"', '\'']).to_string(),
+                    )
+                })
+                .ok_or_else(|| format!("filter `{cond}` in path `{source}` is not key=value"))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    Ok((filters, &r[close + 1..]))
+}
+
+fn children(
+    step: &Step,
+    node: &Node,
+    path: &Path,
+    original: &str,
+    masked: &str,
+) -> Result<Vec<Hit>> {
+    let hits = match (&step.segment, node) {
+        (Segment::Key(key), Node::Mapping { entries, .. }) => entries
+            .iter()
+            .filter(|(k, _)| k.as_scalar().is_some_and(|s| &s.value == key))
+            .map(|(k, v)| Hit {
+                key: k.as_scalar().cloned(),
+                value: v.clone(),
+                parent: Some(node.clone()),
+            })
+            .collect(),
+        (Segment::Any, Node::Mapping { entries, .. }) => entries
+            .iter()
+            .map(|(k, v)| Hit {
+                key: k.as_scalar().cloned(),
+                value: v.clone(),
+                parent: Some(node.clone()),
+            })
+            .collect(),
+        (Segment::Any, Node::Sequence { items, .. }) => items
+            .iter()
+            .map(|v| Hit {
+                key: None,
+                value: v.clone(),
+                parent: None,
+            })
+            .collect(),
+        (Segment::Embedded, Node::Scalar(s)) if s.style == Style::Block => {
+            yaml::embedded(s, path, original, masked)?
+                .into_iter()
+                .map(|doc| Hit {
+                    key: None,
+                    value: doc,
+                    parent: None,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    Ok(hits)
+}

@@ -1,0 +1,327 @@
+//! The YAML locator: builds a [`Node`] tree with exact byte spans from granit-parser events over
+//! Jinja-masked text, and encodes new scalar values in the style the old one was written in.
+
+use std::ops::Range;
+use std::path::Path;
+
+use granit_parser::{Event, Parser, ScalarStyle};
+
+use crate::error::{Error, Result};
+use crate::formats::tree::{Node, Scalar, Style};
+
+/// Parses every document of `original`, scanning the Jinja-masked `masked` (same length).
+pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Vec<Node>> {
+    debug_assert_eq!(original.len(), masked.len());
+    let mut parser = Parser::new_from_str(masked);
+    let mut builder = Builder {
+        original,
+        stack: Vec::new(),
+        docs: Vec::new(),
+    };
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| {
+            let offset = e
+                .marker()
+                .byte_offset()
+                .unwrap_or_else(|| char_to_byte(masked, e.marker().index()));
+            Error::at(
+                path,
+                original,
+                offset,
+                format!("YAML does not parse: {}", e.info()),
+            )
+        })?;
+        let start = span
+            .start
+            .byte_offset()
+            .unwrap_or_else(|| char_to_byte(masked, span.start.index()));
+        let end = span
+            .end
+            .byte_offset()
+            .unwrap_or_else(|| char_to_byte(masked, span.end.index()));
+        builder.event(event, start..end);
+    }
+    Ok(builder.docs)
+}
+
+fn char_to_byte(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i)
+}
+
+struct Builder<'t> {
+    original: &'t str,
+    /// Open collections: (is mapping, flow, start, children).
+    stack: Vec<(bool, bool, usize, Vec<Node>)>,
+    docs: Vec<Node>,
+}
+
+impl Builder<'_> {
+    fn event(&mut self, event: Event<'_>, span: Range<usize>) {
+        match event {
+            Event::MappingStart(style, ..) => {
+                self.stack.push((
+                    true,
+                    style == granit_parser::StructureStyle::Flow,
+                    span.start,
+                    Vec::new(),
+                ));
+            }
+            Event::SequenceStart(style, ..) => {
+                self.stack.push((
+                    false,
+                    style == granit_parser::StructureStyle::Flow,
+                    span.start,
+                    Vec::new(),
+                ));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let Some((is_map, flow, start, children)) = self.stack.pop() else {
+                    return;
+                };
+                let span = start..span.end.max(start);
+                let node = if is_map {
+                    let mut entries = Vec::new();
+                    let mut it = children.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        entries.push((k, v));
+                    }
+                    Node::Mapping {
+                        entries,
+                        flow,
+                        span,
+                    }
+                } else {
+                    Node::Sequence {
+                        items: children,
+                        span,
+                    }
+                };
+                self.push(node);
+            }
+            Event::Scalar(_, style, ..) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::Single,
+                    ScalarStyle::DoubleQuoted => Style::Double,
+                    ScalarStyle::Literal | ScalarStyle::Folded => Style::Block,
+                };
+                let raw = self.original.get(span.clone()).unwrap_or("");
+                let value = decode(raw, style);
+                self.push(Node::Scalar(Scalar { span, style, value }));
+            }
+            Event::Alias(_) | Event::UnresolvedAlias(_) => self.push(Node::Alias(span)),
+            _ => {}
+        }
+    }
+
+    fn push(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            Some((.., children)) => children.push(node),
+            None => self.docs.push(node),
+        }
+    }
+}
+
+/// Decodes a scalar's source text (quotes included) to its value.
+pub fn decode(raw: &str, style: Style) -> String {
+    match style {
+        Style::Plain => fold_lines(raw.trim()),
+        Style::Single => {
+            let inner = raw
+                .strip_prefix('\'')
+                .and_then(|s| s.strip_suffix('\''))
+                .unwrap_or(raw);
+            fold_lines(inner).replace("''", "'")
+        }
+        Style::Double => {
+            let inner = raw
+                .strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .unwrap_or(raw);
+            unescape_double(inner)
+        }
+        Style::Block => String::new(),
+    }
+}
+
+fn fold_lines(text: &str) -> String {
+    if !text.contains('\n') {
+        return text.to_string();
+    }
+    text.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}
+
+fn unescape_double(inner: &str) -> String {
+    let folded = fold_lines(inner);
+    let mut out = String::with_capacity(folded.len());
+    let mut chars = folded.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('x') => push_hex(&mut out, &mut chars, 2),
+            Some('u') => push_hex(&mut out, &mut chars, 4),
+            Some('U') => push_hex(&mut out, &mut chars, 8),
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+fn push_hex(out: &mut String, chars: &mut std::str::Chars<'_>, n: usize) {
+    let hex: String = chars.by_ref().take(n).collect();
+    if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+        out.push(c);
+    }
+}
+
+/// Encodes `value` to replace a scalar written in `style`: the returned text replaces the whole
+/// scalar span. Plain values that would not read back as the same string become double-quoted.
+pub fn encode(value: &str, style: Style, in_flow: bool) -> String {
+    match style {
+        Style::Single if !value.contains('\n') => format!("'{}'", value.replace('\'', "''")),
+        Style::Plain if plain_safe(value, in_flow) => value.to_string(),
+        _ => {
+            let mut out = String::with_capacity(value.len() + 2);
+            out.push('"');
+            for c in value.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+    }
+}
+
+fn plain_safe(value: &str, in_flow: bool) -> bool {
+    let Some(first) = value.chars().next() else {
+        return false;
+    };
+    !"-?:,[]{}#&*!|>'\"%@`".contains(first)
+        && value.trim() == value
+        && !value.contains(": ")
+        && !value.contains(" #")
+        && !value.ends_with(':')
+        && !value.contains('\n')
+        && !(in_flow && value.contains([',', '[', ']', '{', '}']))
+}
+
+/// Parses the document inside a block scalar in place: every byte outside the scalar's content
+/// lines is blanked, so spans still index the original file.
+pub fn embedded(scalar: &Scalar, path: &Path, original: &str, masked: &str) -> Result<Vec<Node>> {
+    let start = masked[..scalar.span.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = scalar.span.end.min(masked.len());
+    let blank = |s: &str| {
+        s.bytes()
+            .map(|b| if b == b'\n' { '\n' } else { ' ' })
+            .collect::<String>()
+    };
+    let inner = format!(
+        "{}{}{}",
+        blank(&masked[..start]),
+        &masked[start..end],
+        blank(&masked[end..])
+    );
+    parse(path, original, &inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::jinja::mask;
+    use crate::formats::tree::{Hit, TreePath};
+
+    fn find(text: &str, path: &str) -> Vec<Hit> {
+        let masked = mask(text);
+        let docs = parse(Path::new("t.yml"), text, &masked).expect("parses");
+        TreePath::parse(path)
+            .expect("path")
+            .find(Path::new("t.yml"), text, &masked, &docs)
+            .expect("find")
+    }
+
+    fn raw<'t>(text: &'t str, hit: &Hit) -> &'t str {
+        let s = hit.value.as_scalar().expect("scalar");
+        &text[s.span.clone()]
+    }
+
+    #[test]
+    fn quoted_spans_stop_at_the_quote() {
+        let text = "a: 'x'   # c\nb: \"y\\\"z\"\n";
+        assert_eq!(raw(text, &find(text, "a")[0]), "'x'");
+        let b = &find(text, "b")[0];
+        assert_eq!(raw(text, b), "\"y\\\"z\"");
+        assert_eq!(b.value.as_scalar().expect("scalar").value, "y\"z");
+    }
+
+    #[test]
+    fn filters_and_wildcards_in_a_playbook() {
+        let text = "- hosts: x\n  roles:\n  - base\n  - role: login-registry\n    candidate_registry: \"h.example\"\n  - {\n    role: login-registry,\n      candidate_registry: \"s.example\",\n  }\n";
+        let hits = find(text, "*.roles.*[role=login-registry].candidate_registry");
+        let values: Vec<&str> = hits.iter().map(|h| raw(text, h)).collect();
+        assert_eq!(values, ["\"h.example\"", "\"s.example\""]);
+    }
+
+    #[test]
+    fn jinja_values_keep_their_original_text() {
+        let text = "k: \"{{ a }}:{{b}}\"\nv: {{ x }}\n";
+        assert_eq!(
+            find(text, "k")[0].value.as_scalar().expect("s").value,
+            "{{ a }}:{{b}}"
+        );
+        assert_eq!(
+            find(text, "v")[0].value.as_scalar().expect("s").value,
+            "{{ x }}"
+        );
+    }
+
+    #[test]
+    fn embedded_document_spans_index_the_file() {
+        let text = "data:\n  config.yaml: |-\n    a: 1\n{% if env == 'staging' %}\n    b: x{{ s }}\n{% endif %}\n    reg:\n        url: https://h.example/\n";
+        let hits = find(text, "data.\"config.yaml\"::reg.url");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(raw(text, &hits[0]), "https://h.example/");
+    }
+
+    #[test]
+    fn broken_yaml_is_located() {
+        let text = "a: [1, 2\nb: c\n";
+        let err = parse(Path::new("t.yml"), text, text).expect_err("broken");
+        assert!(err.to_string().starts_with("t.yml:"), "{err}");
+    }
+
+    #[test]
+    fn encode_keeps_style_or_quotes_when_needed() {
+        assert_eq!(encode("quay.io", Style::Plain, false), "quay.io");
+        assert_eq!(encode("{{ a }}", Style::Plain, false), "\"{{ a }}\"");
+        assert_eq!(encode("it's", Style::Single, false), "'it''s'");
+        assert_eq!(encode("a\"b", Style::Double, false), "\"a\\\"b\"");
+        assert_eq!(encode("a,b", Style::Plain, true), "\"a,b\"");
+    }
+
+    #[test]
+    fn bad_paths_are_refused() {
+        assert!(TreePath::parse("a..b").is_err());
+        assert!(TreePath::parse("a[b").is_err());
+        assert!(TreePath::parse("a[b]").is_err());
+        assert!(TreePath::parse("\"a").is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! regshift moves an Ansible-managed infrastructure from one container registry to another with
+//! exact, format-preserving edits (see SPEC.md, README.md and ARCHITECTURE.md).
+//!
+//! Data flow: [`walk`] lists the tree → [`rules`] pick files by glob → [`formats`] locate places
+//! in them (Jinja masked) → [`find`] spots references → [`plan`] computes byte splices
+//! ([`edit`]) → [`report`] renders them; `apply` writes them atomically.
+
+pub mod ansible;
+pub mod cli;
+pub mod edit;
+pub mod error;
+pub mod find;
+pub mod formats;
+pub mod migration;
+pub mod plan;
+pub mod redact;
+pub mod report;
+pub mod rules;
+pub mod template;
+pub mod walk;

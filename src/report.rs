@@ -1,0 +1,183 @@
+//! Renders a plan for people and machines: unified diffs, JSON and a per-file summary. Output is
+//! deterministic (sorted by path, then position) and never shows a literal secret.
+//!
+//! JSON (`--format json`): `{"step", "edits": [...], "notes": [...]}`. Each edit has `file`,
+//! `line` and `column` (1-based, columns in characters), `start`/`end` (byte offsets in the
+//! file), `old` (empty for an insertion), `new`, `rule`, `class`, `step`, `context` (the
+//! reference's context, or null), `environments` (a list) and `why`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use similar::TextDiff;
+
+use crate::error::Position;
+use crate::plan::{Edit, Plan};
+use crate::redact;
+use crate::rules::{Class, RuleSet};
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    step: u8,
+    edits: Vec<JsonEdit<'a>>,
+    notes: Vec<JsonNote<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonEdit<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    start: usize,
+    end: usize,
+    old: String,
+    new: String,
+    rule: &'a str,
+    class: Option<Class>,
+    step: u8,
+    context: Option<&'static str>,
+    environments: Vec<&'static str>,
+    why: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonNote<'a> {
+    file: &'a str,
+    message: &'a str,
+}
+
+/// Edits sorted by path, then position.
+fn sorted(plan: &Plan) -> Vec<&Edit> {
+    let mut edits: Vec<&Edit> = plan.edits.iter().collect();
+    edits.sort_by(|a, b| {
+        (&a.path, a.range.start, a.range.end).cmp(&(&b.path, b.range.start, b.range.end))
+    });
+    edits
+}
+
+pub fn json(plan: &Plan, rules: &RuleSet, step: u8) -> String {
+    let texts: BTreeMap<&str, (&str, usize)> = plan
+        .changed
+        .iter()
+        .map(|c| (c.path.as_str(), (c.file.text.as_str(), c.file.bom_len())))
+        .collect();
+    let edits = sorted(plan)
+        .into_iter()
+        .map(|e| {
+            let (text, bom) = texts.get(e.path.as_str()).copied().unwrap_or(("", 0));
+            let at = Position::of(text, e.range.start);
+            let rule = rules.get(&e.rule);
+            let shown = |v: &str| {
+                if e.secret {
+                    redact::REDACTED.to_string()
+                } else {
+                    v.to_string()
+                }
+            };
+            JsonEdit {
+                file: &e.path,
+                line: at.line,
+                column: at.column,
+                start: e.range.start + bom,
+                end: e.range.end + bom,
+                old: shown(&e.old),
+                new: shown(&e.new),
+                rule: &e.rule,
+                class: rule.map(|r| r.class),
+                step,
+                context: e.context.map(|c| c.name()),
+                environments: e.envs.iter().map(|env| env.name()).collect(),
+                why: rule.map_or("", |r| r.why.as_str()),
+            }
+        })
+        .collect();
+    let notes = plan
+        .notes
+        .iter()
+        .map(|n| JsonNote {
+            file: &n.path,
+            message: &n.message,
+        })
+        .collect();
+    let report = JsonReport { step, edits, notes };
+    let mut out = serde_json::to_string_pretty(&report).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// Unified diffs, each file preceded by the rules that changed it and why.
+pub fn diff(plan: &Plan, rules: &RuleSet) -> String {
+    let mut out = String::new();
+    let mut changed: Vec<_> = plan.changed.iter().collect();
+    changed.sort_by(|a, b| a.path.cmp(&b.path));
+    for c in changed {
+        let mut ids: Vec<&str> = plan
+            .edits
+            .iter()
+            .filter(|e| e.path == c.path)
+            .map(|e| e.rule.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let why = rules.get(id).map_or("", |r| r.why.as_str());
+            let _ = writeln!(out, "# {id}: {why}");
+        }
+        let a = format!("a/{}", c.path);
+        let b = format!("b/{}", c.path);
+        let diff = TextDiff::from_lines(&c.file.text, &c.new_text);
+        let text = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&a, &b)
+            .missing_newline_hint(true)
+            .to_string();
+        for line in text.split_inclusive('\n') {
+            out.push_str(&redact::line(line));
+        }
+    }
+    out
+}
+
+/// One line per file: path, edit count, rules; then a total.
+pub fn stat(plan: &Plan) -> String {
+    let mut per_file: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+    for e in &plan.edits {
+        let slot = per_file.entry(&e.path).or_default();
+        slot.0 += 1;
+        if !slot.1.contains(&e.rule.as_str()) {
+            slot.1.push(&e.rule);
+        }
+    }
+    let width = per_file
+        .keys()
+        .map(|p| p.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (path, (n, ids)) in &per_file {
+        let _ = writeln!(
+            out,
+            " {path:<width$} | {n:>2} {} ({})",
+            if *n == 1 { "edit " } else { "edits" },
+            ids.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        " {} files changed, {} edits",
+        per_file.len(),
+        plan.edits.len()
+    );
+    out
+}
+
+/// Notes for stderr; detail notes only when `verbose`.
+pub fn notes(plan: &Plan, verbose: bool) -> String {
+    plan.notes
+        .iter()
+        .filter(|n| verbose || !n.detail)
+        .map(|n| format!("note: {}: {}\n", n.path, n.message))
+        .collect()
+}

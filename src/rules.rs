@@ -1,0 +1,345 @@
+//! Rules as data (SPEC §4): which files, which format, which place, which context, why, and the
+//! new value as a `${…}` template over the migration file. Built-in rules live in `rules/*.yaml`
+//! and are embedded; `--rules DIR` adds rules or overrides them by id.
+//!
+//! A rule is parsed strictly (unknown keys are errors with line and column), then compiled once:
+//! globs, paths and templates are checked against the migration before any file is read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::formats::tree::TreePath;
+use crate::migration::{Env, Migration, yaml_error};
+use crate::template::Template;
+
+/// The built-in rules, embedded at build time.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "rules/osbs-dockercfg.yaml",
+        include_str!("../rules/osbs-dockercfg.yaml"),
+    ),
+    (
+        "rules/osbs-auth-info-production.yaml",
+        include_str!("../rules/osbs-auth-info-production.yaml"),
+    ),
+    (
+        "rules/osbs-auth-info-staging.yaml",
+        include_str!("../rules/osbs-auth-info-staging.yaml"),
+    ),
+    (
+        "rules/osbs-reactor-registry.yaml",
+        include_str!("../rules/osbs-reactor-registry.yaml"),
+    ),
+    (
+        "rules/koji-flatpak-registry.yaml",
+        include_str!("../rules/koji-flatpak-registry.yaml"),
+    ),
+    (
+        "rules/bodhi-container-registries.yaml",
+        include_str!("../rules/bodhi-container-registries.yaml"),
+    ),
+    (
+        "rules/flatpak-indexer-public-url.yaml",
+        include_str!("../rules/flatpak-indexer-public-url.yaml"),
+    ),
+    (
+        "rules/login-registry-params.yaml",
+        include_str!("../rules/login-registry-params.yaml"),
+    ),
+];
+
+/// What a reference is (SPEC §2): decides how it is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Context {
+    /// `host[:port]` of the new registry.
+    Host,
+    /// The new registry with its namespace: where images are pushed or pulled.
+    ImagePrefix,
+    /// `https://OLD/x` → `https://NEW/namespace/x`.
+    Url,
+    /// `https://OLD/v2` → `https://NEWHOST/v2`.
+    ApiUrl,
+}
+
+impl Context {
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Host => "host",
+            Context::ImagePrefix => "image-prefix",
+            Context::Url => "url",
+            Context::ApiUrl => "api-url",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    Rewrite,
+    Redirect,
+    Decommission,
+    Keep,
+    Dead,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Yaml,
+    Ini,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Anchor {
+    /// The selected value holds the reference.
+    #[default]
+    Value,
+    /// The selected entry's key holds the reference (a JSON auth entry).
+    Key,
+}
+
+/// A rule as written in YAML.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    /// Unique id, used in reports, commits and `--rules` overrides.
+    id: String,
+    /// Why the change is needed: shown in diffs, commits and the PR body.
+    why: String,
+    /// Migration step (SPEC §2): 1–4.
+    step: u8,
+    class: Class,
+    /// Globs relative to the tree root.
+    files: Vec<String>,
+    format: Format,
+    /// YAML/JSON: a path (see `formats::tree`); INI: a section name.
+    select: String,
+    #[serde(default)]
+    anchor: Anchor,
+    /// How a reference in the selected value is rewritten.
+    context: Option<Context>,
+    /// Sibling entries set along with a rewritten reference (templates).
+    #[serde(default)]
+    set: BTreeMap<String, String>,
+    /// The selected value becomes this template for `environment` (no reference needed).
+    value: Option<String>,
+    environment: Option<Env>,
+    /// INI: each key must render to its template in every environment (keys are added where an
+    /// environment lacks them).
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+}
+
+/// What a compiled rule does at its place.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Rewrite the references in the selected key or value by context; set siblings.
+    Reference {
+        anchor: Anchor,
+        context: Context,
+        set: Vec<(String, Template)>,
+    },
+    /// Set the selected value to a template evaluated for one environment.
+    Fixed { env: Env, value: Template },
+    /// Every environment must render each key to its template (INI).
+    PerEnv { values: Vec<(String, Template)> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub why: String,
+    pub step: u8,
+    pub class: Class,
+    pub format: Format,
+    pub files: Vec<String>,
+    pub globs: GlobSet,
+    /// The YAML/JSON path; `None` for INI.
+    pub path: Option<TreePath>,
+    /// The INI section (or the path source for the other formats).
+    pub select: String,
+    pub action: Action,
+    /// The file the rule came from.
+    pub source: PathBuf,
+}
+
+/// A loaded, compiled set of rules, sorted by id.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The built-in rules, plus those in `extra` (overriding by id).
+    pub fn load(extra: Option<&Path>, migration: &Migration) -> Result<RuleSet> {
+        let mut by_id: BTreeMap<String, Rule> = BTreeMap::new();
+        for (name, text) in BUILTIN {
+            let rule = Rule::parse(Path::new(name), text, migration)?;
+            by_id.insert(rule.id.clone(), rule);
+        }
+        if let Some(dir) = extra {
+            for path in rule_files(dir)? {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::file(&path, format!("cannot read rule file: {e}")))?;
+                let rule = Rule::parse(&path, &text, migration)?;
+                by_id.insert(rule.id.clone(), rule);
+            }
+        }
+        Ok(RuleSet {
+            rules: by_id.into_values().collect(),
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+fn rule_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::file(dir, format!("cannot read rules directory: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+impl Rule {
+    pub fn parse(path: &Path, text: &str, migration: &Migration) -> Result<Rule> {
+        let spec: RuleSpec =
+            serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
+        spec.compile(path, text, migration)
+    }
+}
+
+impl RuleSpec {
+    fn compile(self, path: &Path, text: &str, migration: &Migration) -> Result<Rule> {
+        let bad = |key: &str, message: String| {
+            let offset = text.find(&format!("{key}:")).unwrap_or(0);
+            Error::at(
+                path,
+                text,
+                offset,
+                format!("rule `{}`: key `{key}`: {message}", self.id),
+            )
+        };
+        if !(1..=4).contains(&self.step) {
+            return Err(bad("step", format!("{} is not a step 1–4", self.step)));
+        }
+        let mut builder = GlobSetBuilder::new();
+        for glob in &self.files {
+            let glob = Glob::new(glob).map_err(|e| bad("files", format!("bad glob: {e}")))?;
+            builder.add(glob);
+        }
+        let globs = builder.build().map_err(|e| bad("files", e.to_string()))?;
+        let tree_path = match self.format {
+            Format::Ini => None,
+            _ => Some(TreePath::parse(&self.select).map_err(|m| bad("select", m))?),
+        };
+        let compile =
+            |key: &str, source: &str| Template::parse(source, migration).map_err(|m| bad(key, m));
+        let action = match (self.context, &self.value, self.values.is_empty()) {
+            (Some(context), None, true) if self.format != Format::Ini => {
+                let set = self
+                    .set
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), compile("set", v)?)))
+                    .collect::<Result<_>>()?;
+                Action::Reference {
+                    anchor: self.anchor,
+                    context,
+                    set,
+                }
+            }
+            (None, Some(value), true) if self.format != Format::Ini && self.set.is_empty() => {
+                let env = self
+                    .environment
+                    .ok_or_else(|| bad("value", "a fixed `value` needs an `environment`".into()))?;
+                Action::Fixed {
+                    env,
+                    value: compile("value", value)?,
+                }
+            }
+            (None, None, false) if self.format == Format::Ini => {
+                let values = self
+                    .values
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), compile("values", v)?)))
+                    .collect::<Result<_>>()?;
+                Action::PerEnv { values }
+            }
+            _ => {
+                return Err(bad(
+                    "select",
+                    "expected exactly one of: `context` (with optional `set`) for JSON/YAML, `value` with `environment` for JSON/YAML, `values` for INI".into(),
+                ));
+            }
+        };
+        Ok(Rule {
+            id: self.id,
+            why: self.why.trim().to_string(),
+            step: self.step,
+            class: self.class,
+            format: self.format,
+            files: self.files,
+            globs,
+            path: tree_path,
+            select: self.select,
+            action,
+            source: path.to_path_buf(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration() -> Migration {
+        Migration::embedded().expect("default")
+    }
+
+    #[test]
+    fn builtin_rules_load() {
+        let set = RuleSet::load(None, &migration()).expect("built-in rules compile");
+        assert_eq!(set.rules.len(), BUILTIN.len());
+        assert!(set.get("login-registry-params").is_some());
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_with_position() {
+        let text = "id: x\nwhy: y\nstep: 2\nclass: rewrite\nfiles: [a]\nformat: yaml\nselect: a\ncontext: host\nbogus: 1\n";
+        let msg = Rule::parse(Path::new("r.yaml"), text, &migration())
+            .expect_err("unknown")
+            .to_string();
+        assert!(msg.starts_with("r.yaml:9:"), "{msg}");
+        assert!(msg.contains("bogus"), "{msg}");
+    }
+
+    #[test]
+    fn missing_label_names_rule_and_label() {
+        let text = "id: x\nwhy: y\nstep: 2\nclass: rewrite\nfiles: [a]\nformat: ini\nselect: s\nvalues: {k: '${registries.mirror.to}'}\n";
+        let msg = Rule::parse(Path::new("r.yaml"), text, &migration())
+            .expect_err("label")
+            .to_string();
+        assert!(msg.contains("rule `x`") && msg.contains("mirror"), "{msg}");
+    }
+
+    #[test]
+    fn actions_must_be_unambiguous() {
+        let text = "id: x\nwhy: y\nstep: 2\nclass: rewrite\nfiles: [a]\nformat: yaml\nselect: a\n";
+        let msg = Rule::parse(Path::new("r.yaml"), text, &migration())
+            .expect_err("no action")
+            .to_string();
+        assert!(msg.contains("expected exactly one of"), "{msg}");
+    }
+}

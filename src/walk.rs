@@ -1,0 +1,154 @@
+//! The tree (SPEC §2): every file under the root that git does not ignore, tracked or not,
+//! `.git/` excluded. One parallel walk (ripgrep's `ignore` walker); symlinks are listed, never
+//! followed; binary and non-UTF-8 files are skipped with a note.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::error::{Error, Result};
+
+/// The files of a tree, as sorted `/`-separated paths relative to the root.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub root: PathBuf,
+    pub files: Vec<String>,
+    pub symlinks: Vec<String>,
+}
+
+/// A text file's contents, its byte-order mark set aside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileText {
+    pub text: String,
+    pub bom: bool,
+}
+
+impl FileText {
+    /// The file's bytes with `text` as its new contents (the BOM kept).
+    pub fn bytes_with(&self, text: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(text.len() + 3);
+        if self.bom {
+            out.extend_from_slice(b"\xEF\xBB\xBF");
+        }
+        out.extend_from_slice(text.as_bytes());
+        out
+    }
+
+    /// Length of the BOM, to turn text offsets into file offsets.
+    pub fn bom_len(&self) -> usize {
+        if self.bom { 3 } else { 0 }
+    }
+}
+
+/// Why a file was not read as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    Binary,
+    NotUtf8,
+}
+
+impl Tree {
+    pub fn walk(root: &Path) -> Result<Tree> {
+        if !root.is_dir() {
+            return Err(Error::file(root, "not a directory"));
+        }
+        let found = Mutex::new((Vec::new(), Vec::new()));
+        WalkBuilder::new(root)
+            .hidden(false)
+            .ignore(false)
+            .parents(false)
+            .git_global(false)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build_parallel()
+            .run(|| {
+                let found = &found;
+                Box::new(move |entry| {
+                    let Ok(entry) = entry else {
+                        return WalkState::Continue;
+                    };
+                    let Some(kind) = entry.file_type() else {
+                        return WalkState::Continue;
+                    };
+                    let Ok(rel) = entry.path().strip_prefix(root) else {
+                        return WalkState::Continue;
+                    };
+                    let rel = rel.to_string_lossy().replace('\\', "/");
+                    if let Ok(mut f) = found.lock() {
+                        if kind.is_symlink() {
+                            f.1.push(rel);
+                        } else if kind.is_file() {
+                            f.0.push(rel);
+                        }
+                    }
+                    WalkState::Continue
+                })
+            });
+        let (mut files, mut symlinks) = found.into_inner().unwrap_or_default();
+        files.sort();
+        symlinks.sort();
+        Ok(Tree {
+            root: root.to_path_buf(),
+            files,
+            symlinks,
+        })
+    }
+
+    /// Reads `rel` as text.
+    pub fn read(&self, rel: &str) -> Result<std::result::Result<FileText, Skip>> {
+        let path = self.root.join(rel);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::file(Path::new(rel), format!("cannot read: {e}")))?;
+        Ok(decode(bytes))
+    }
+}
+
+/// A file is binary when it holds a NUL byte in its first 8 KiB (as git and ripgrep decide).
+pub fn decode(bytes: Vec<u8>) -> std::result::Result<FileText, Skip> {
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        return Err(Skip::Binary);
+    }
+    let (bom, body) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => (true, rest.to_vec()),
+        None => (false, bytes),
+    };
+    String::from_utf8(body)
+        .map(|text| FileText { text, bom })
+        .map_err(|_| Skip::NotUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_without_following_symlinks_or_ignored_files() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b")).expect("mkdir");
+        std::fs::create_dir_all(root.join(".git")).expect("mkdir");
+        std::fs::write(root.join("a/b/c.yml"), "x").expect("write");
+        std::fs::write(root.join(".git/config"), "x").expect("write");
+        std::fs::write(root.join(".gitignore"), "ignored.txt\n").expect("write");
+        std::fs::write(root.join("ignored.txt"), "x").expect("write");
+        std::os::unix::fs::symlink("/etc", root.join("out")).expect("symlink");
+        let tree = Tree::walk(root).expect("walk");
+        assert_eq!(tree.files, [".gitignore", "a/b/c.yml"]);
+        assert_eq!(tree.symlinks, ["out"]);
+    }
+
+    #[test]
+    fn decode_sets_bom_aside_and_skips_binary() {
+        assert_eq!(
+            decode(b"\xEF\xBB\xBFa".to_vec()),
+            Ok(FileText {
+                text: "a".into(),
+                bom: true
+            })
+        );
+        assert_eq!(decode(b"a\0b".to_vec()), Err(Skip::Binary));
+        assert_eq!(decode(b"a\xFFb".to_vec()), Err(Skip::NotUtf8));
+    }
+}
