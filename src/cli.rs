@@ -13,6 +13,7 @@ use crate::migration::Migration;
 use crate::plan::{self, Plan, Selection};
 use crate::report;
 use crate::rules::RuleSet;
+use crate::ruletest;
 use crate::walk::Tree;
 
 #[derive(Parser, Debug)]
@@ -125,6 +126,11 @@ enum RulesCommand {
     List,
     /// A rule's source file.
     Show { id: String },
+    /// Run the rule fixtures (DIR/<rule-id>/before → after, then idempotence).
+    Test {
+        #[arg(long, default_value = "fixtures/rules", value_name = "DIR")]
+        fixtures: PathBuf,
+    },
 }
 
 /// Validated settings shared by every command.
@@ -278,6 +284,7 @@ fn apply_command(config: &Config) -> Result<u8> {
 fn rules_command(config: &Config, command: RulesCommand) -> Result<u8> {
     let mut out = String::new();
     match command {
+        RulesCommand::Test { fixtures } => return rules_test(config, &fixtures),
         RulesCommand::List => {
             for r in &config.rules.rules {
                 out.push_str(
@@ -310,6 +317,28 @@ fn rules_command(config: &Config, command: RulesCommand) -> Result<u8> {
     }
     let _ = write!(anstream::stdout(), "{out}");
     Ok(0)
+}
+
+fn rules_test(config: &Config, fixtures: &std::path::Path) -> Result<u8> {
+    let outcomes = ruletest::run_all(fixtures, &config.rules, &config.migration)?;
+    let mut out = String::new();
+    let failed = outcomes.iter().filter(|o| !o.failures.is_empty()).count();
+    for o in &outcomes {
+        if o.failures.is_empty() {
+            out.push_str(&format!("ok   {}\n", o.rule));
+        } else {
+            out.push_str(&format!("FAIL {}\n", o.rule));
+            for f in &o.failures {
+                out.push_str(&format!("     {f}\n"));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "rules: {} passed, {failed} failed\n",
+        outcomes.len() - failed
+    ));
+    let _ = write!(anstream::stdout(), "{out}");
+    Ok(u8::from(failed > 0))
 }
 
 /// Colours a unified diff's lines; anstream strips the colour when it should not show.

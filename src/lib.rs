@@ -16,5 +16,6 @@ pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod rules;
+pub mod ruletest;
 pub mod template;
 pub mod walk;

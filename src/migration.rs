@@ -215,7 +215,12 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Error {
 /// serde-saphyr renders a snippet after the message; our error line carries the position.
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or(message);
-    line.strip_prefix("error: ").unwrap_or(line).to_string()
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    // Drop serde-saphyr's own "line N column M: " prefix; ours says file:line:column.
+    match line.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((pos, rest)) if pos.split(' ').count() == 3 => rest.to_string(),
+        _ => line.to_string(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -477,11 +477,13 @@ impl Planner<'_> {
         envs: Envs,
         context: Option<Context>,
     ) -> Edit {
+        let (range, new) =
+            narrow_to_quotes(src.text, scalar, yaml::encode(value, scalar.style, in_flow));
         Edit {
             path: src.path.into(),
-            range: scalar.span.clone(),
-            old: src.text[scalar.span.clone()].to_string(),
-            new: yaml::encode(value, scalar.style, in_flow),
+            old: src.text[range.clone()].to_string(),
+            range,
+            new,
             rule: rule.id.clone(),
             envs,
             context,
@@ -646,6 +648,28 @@ fn ini_edit(src: &Source<'_>, range: Range<usize>, value: String, rule: &Rule, e
         envs,
         context: None,
         secret,
+    }
+}
+
+/// When the new text keeps the scalar's quotes, the edit covers only what lies between them, so
+/// reports show values rather than quoting.
+fn narrow_to_quotes(text: &str, scalar: &Scalar, encoded: String) -> (Range<usize>, String) {
+    let quote = match scalar.style {
+        Style::Single => '\'',
+        Style::Double => '"',
+        _ => return (scalar.span.clone(), encoded),
+    };
+    let raw = &text[scalar.span.clone()];
+    let same_quotes = raw.len() >= 2 && raw.starts_with(quote) && raw.ends_with(quote);
+    let inner = encoded
+        .strip_prefix(quote)
+        .and_then(|s| s.strip_suffix(quote));
+    match inner {
+        Some(inner) if same_quotes && !raw.contains('\n') => (
+            scalar.span.start + 1..scalar.span.end - 1,
+            inner.to_string(),
+        ),
+        _ => (scalar.span.clone(), encoded),
     }
 }
 

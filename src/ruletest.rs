@@ -1,0 +1,79 @@
+//! Rule fixtures (SPEC §4): `DIR/<rule-id>/before/` is a small tree, `after/` what the rule alone
+//! must make of it. A case passes when planning the rule on `before` yields exactly `after`
+//! (every other file byte-identical) and planning it on `after` yields nothing (idempotence).
+//! `regshift rules test` and `cargo test` both run this.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::migration::Migration;
+use crate::plan::{self, Selection};
+use crate::rules::{Rule, RuleSet};
+use crate::walk::Tree;
+
+/// The outcome of one fixture: `Ok` or what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub rule: String,
+    pub failures: Vec<String>,
+}
+
+/// Runs every fixture under `dir` whose name is a rule id; a fixture without a rule fails.
+pub fn run_all(dir: &Path, rules: &RuleSet, migration: &Migration) -> Result<Vec<Outcome>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::file(dir, format!("cannot read fixtures: {e}")))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| match rules.get(&name) {
+            Some(rule) => run_one(&dir.join(&name), rule, migration),
+            None => Ok(Outcome {
+                rule: name,
+                failures: vec!["no rule with this id".into()],
+            }),
+        })
+        .collect()
+}
+
+/// Runs the fixture at `case` for `rule` alone.
+pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> {
+    let only = RuleSet {
+        rules: vec![rule.clone()],
+    };
+    let selection = Selection { step: rule.step };
+    let before = Tree::walk(&case.join("before"))?;
+    let after = Tree::walk(&case.join("after"))?;
+    let mut failures = Vec::new();
+    let planned = plan::plan(&before, migration, &only, selection)?;
+    if planned.edits.is_empty() {
+        failures.push("no edits on before/".to_string());
+    }
+    let all: BTreeSet<&String> = before.files.iter().chain(&after.files).collect();
+    for path in all {
+        let expected = std::fs::read(after.root.join(path)).ok();
+        let got = match planned.changed.iter().find(|c| &c.path == path) {
+            Some(c) => Some(c.file.bytes_with(&c.new_text)),
+            None => std::fs::read(before.root.join(path)).ok(),
+        };
+        if got != expected {
+            failures.push(format!("{path}: result differs from after/"));
+        }
+    }
+    let again = plan::plan(&after, migration, &only, selection)?;
+    for e in &again.edits {
+        failures.push(format!(
+            "{}: not idempotent: a second run edits `{}`",
+            e.path, e.old
+        ));
+    }
+    Ok(Outcome {
+        rule: rule.id.clone(),
+        failures,
+    })
+}

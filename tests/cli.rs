@@ -1,0 +1,269 @@
+//! The command line on fixtures/fedora-mini: snapshots of every output format, exit codes,
+//! idempotence, and bad input refused with a located error and nothing written.
+
+mod common;
+
+use std::path::Path;
+
+use common::{copy_tree, regshift, repo_path, snapshot_bytes};
+
+fn mini() -> tempfile::TempDir {
+    copy_tree(&repo_path("fixtures/fedora-mini"))
+}
+
+fn arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn plan_diff_json_and_stat() {
+    let tree = mini();
+    let dir = arg(tree.path());
+    let diff = regshift(&["plan", "-C", dir]);
+    assert_eq!(diff.code, 1);
+    insta::assert_snapshot!("mini_plan_diff", diff.stdout);
+    let json = regshift(&["plan", "-C", dir, "--format", "json"]);
+    assert_eq!(json.code, 1);
+    insta::assert_snapshot!("mini_plan_json", json.stdout);
+    let stat = regshift(&["plan", "-C", dir, "--format", "stat"]);
+    assert_eq!(stat.code, 1);
+    insta::assert_snapshot!("mini_plan_stat", stat.stdout);
+}
+
+#[test]
+fn apply_then_plan_is_empty_and_only_planned_files_change() {
+    let tree = mini();
+    let dir = arg(tree.path());
+    let before = snapshot_bytes(tree.path());
+    let json = regshift(&["plan", "-C", dir, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    let mut planned: Vec<String> = report["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .map(|e| e["file"].as_str().expect("file").to_string())
+        .collect();
+    planned.dedup();
+    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    let after = snapshot_bytes(tree.path());
+    let changed: Vec<&String> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(b, _)| &b.0)
+        .collect();
+    assert_eq!(changed, planned.iter().collect::<Vec<_>>());
+    let again = regshift(&["plan", "-C", dir]);
+    assert_eq!((again.code, again.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn edits_keep_crlf_bom_and_a_missing_final_newline() {
+    let tree = mini();
+    let root = tree.path();
+    let cfg = root.join("files/osbs/dockercfg-staging-secret.j2");
+    let ini = root.join("roles/bodhi2/base/templates/production.ini.j2");
+    let ini_text = std::fs::read_to_string(&ini)
+        .expect("read")
+        .replace('\n', "\r\n");
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(ini_text.as_bytes());
+    std::fs::write(&ini, &bom).expect("write");
+    assert_eq!(regshift(&["apply", "-C", arg(root), "-q"]).code, 0);
+    let cfg_after = std::fs::read(&cfg).expect("read");
+    assert!(!cfg_after.ends_with(b"\n"), "no final newline added");
+    assert!(cfg_after.starts_with(b"{\"auths\":{\"quay.io\":"));
+    let ini_after = std::fs::read(&ini).expect("read");
+    assert!(
+        ini_after.starts_with(b"\xEF\xBB\xBF[DEFAULT]\r\n"),
+        "BOM and CRLF kept"
+    );
+    let text = String::from_utf8(ini_after[3..].to_vec()).expect("utf-8");
+    assert_eq!(
+        text.matches('\n').count(),
+        text.matches("\r\n").count(),
+        "every line still ends in CRLF"
+    );
+    assert!(
+        text.contains("{% else %}\r\ncontainer.destination_registry = quay.io/fedora\r\n"),
+        "{text}"
+    );
+    assert_eq!(regshift(&["plan", "-C", arg(root)]).code, 0);
+}
+
+/// Bad input: exit 2, a located error, and no file anywhere written.
+fn refused(tree: &Path, extra: &[&str], expect_in_stderr: &str) {
+    let before = snapshot_bytes(tree);
+    let mut args = vec!["apply", "-C", arg(tree)];
+    args.extend_from_slice(extra);
+    let run = regshift(&args);
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stderr.contains(expect_in_stderr), "{}", run.stderr);
+    assert_eq!(snapshot_bytes(tree), before, "nothing written");
+}
+
+#[test]
+fn malformed_migration_file_is_refused() {
+    let tree = mini();
+    let bad = tree.path().join("bad-migration.yaml");
+    let text = std::fs::read_to_string(repo_path("src/defaults/migration.yaml"))
+        .expect("read")
+        .replace(
+            "credentials: {username_var: quay_io_username",
+            "credentials: {user_var: quay_io_username",
+        );
+    std::fs::write(&bad, text).expect("write");
+    refused(
+        tree.path(),
+        &["--migration", arg(&bad)],
+        "bad-migration.yaml:8:",
+    );
+    let text = std::fs::read_to_string(repo_path("src/defaults/migration.yaml"))
+        .expect("read")
+        .replace("to: quay.io/fedora}", "to: https://quay.io/fedora}");
+    std::fs::write(&bad, text).expect("write");
+    refused(
+        tree.path(),
+        &["--migration", arg(&bad)],
+        "bad-migration.yaml:6:",
+    );
+}
+
+#[test]
+fn rule_file_with_an_unknown_key_is_refused() {
+    let tree = mini();
+    let rules = tree.path().join("extra-rules");
+    std::fs::create_dir(&rules).expect("mkdir");
+    std::fs::write(rules.join("x.yaml"), "id: x\nwhy: y\nstep: 2\nclass: rewrite\nfiles: [a]\nformat: yaml\nselect: a\ncontext: host\nfile: b\n").expect("write");
+    refused(
+        tree.path(),
+        &["--rules", arg(&rules)],
+        "x.yaml:9:1: unknown field `file`",
+    );
+}
+
+#[test]
+fn broken_targets_are_refused_with_their_position() {
+    for (rel, from, to, expect) in [
+        (
+            "files/osbs/dockercfg-production-secret.j2",
+            "\"email\":\"\",",
+            "\"email\" \"\",",
+            "dockercfg-production-secret.j2:1:",
+        ),
+        (
+            "roles/bodhi2/base/templates/production.ini.j2",
+            "skopeo.cmd = ",
+            "skopeo.cmd\n  junk\nbroken line\n",
+            "production.ini.j2:12:1: INI does not parse",
+        ),
+        (
+            "inventory/group_vars/osbs_masters",
+            "  registries:\n",
+            "  registries: [\n",
+            "osbs_masters:",
+        ),
+    ] {
+        let tree = mini();
+        let path = tree.path().join(rel);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{rel}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+        refused(tree.path(), &[], expect);
+    }
+}
+
+#[test]
+fn symlinks_are_never_followed_and_binary_files_are_skipped() {
+    let outside = tempfile::tempdir().expect("tmp");
+    let target = outside.path().join("osbs_masters");
+    std::fs::copy(
+        repo_path("fixtures/fedora-mini/inventory/group_vars/osbs_masters"),
+        &target,
+    )
+    .expect("copy");
+    let tree = mini();
+    let link = tree.path().join("inventory/group_vars/osbs_masters");
+    std::fs::remove_file(&link).expect("rm");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let nul = tree.path().join("files/osbs/dockercfg-staging-secret.j2");
+    std::fs::write(
+        &nul,
+        b"{\"auths\":{\"candidate-registry.stg.fedoraproject.org\":\0{}}}",
+    )
+    .expect("write");
+    let latin1 = tree.path().join("inventory/group_vars/osbs_masters_stg");
+    std::fs::write(
+        &latin1,
+        b"# caf\xe9\nurl: https://candidate-registry.stg.fedoraproject.org/v2\n",
+    )
+    .expect("write");
+    let before_outside = std::fs::read(&target).expect("read");
+    let run = regshift(&["apply", "-C", arg(tree.path()), "-v"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(&target).expect("read"),
+        before_outside,
+        "the file outside the tree is untouched"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert!(
+        run.stderr
+            .contains("inventory/group_vars/osbs_masters: symlink not followed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("files/osbs/dockercfg-staging-secret.j2: binary file skipped"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("inventory/group_vars/osbs_masters_stg: not UTF-8, skipped"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn env_other_than_all_is_refused_for_now() {
+    let run = regshift(&[
+        "plan",
+        "-C",
+        arg(&repo_path("fixtures/fedora-mini")),
+        "--env",
+        "staging",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("--env staging|production is not available yet"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn steps_three_and_four_have_no_edits_yet() {
+    let run = regshift(&[
+        "plan",
+        "-C",
+        arg(&repo_path("fixtures/fedora-mini")),
+        "--step",
+        "3",
+    ]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("not implemented yet"), "{}", run.stdout);
+}

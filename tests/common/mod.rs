@@ -1,0 +1,140 @@
+//! Helpers shared by the integration tests: run the binary, copy trees, extract the corpus.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the regshift binary with `args`.
+pub fn regshift(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_regshift"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("regshift runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Copies `from` into a new temporary directory (symlinks copied as symlinks).
+pub fn copy_tree(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(dir.path())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    dir
+}
+
+/// Every file under `root` with its bytes, sorted (symlinks as their target).
+pub fn snapshot_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir") {
+            let entry = entry.expect("entry");
+            let path = entry.path();
+            let kind = entry.file_type().expect("type");
+            let rel = path
+                .strip_prefix(root)
+                .expect("prefix")
+                .to_string_lossy()
+                .into_owned();
+            if kind.is_symlink() {
+                out.push((
+                    rel,
+                    std::fs::read_link(&path)
+                        .expect("link")
+                        .to_string_lossy()
+                        .into_owned()
+                        .into_bytes(),
+                ));
+            } else if kind.is_dir() {
+                if entry.file_name() != ".git" {
+                    stack.push(path);
+                }
+            } else {
+                out.push((rel, std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The shared corpus, extracted into a temporary git repository; `None` (with a loud message)
+/// when `../shared` is absent.
+pub fn corpus() -> Option<(tempfile::TempDir, PathBuf)> {
+    let tarball = repo_path("../shared/corpus/fedora-infra-ansible-2023-09-20.tar.gz");
+    if !tarball.exists() {
+        eprintln!("SKIPPED: corpus tarball not found at {}", tarball.display());
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = Command::new("tar")
+        .arg("xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .expect("tar")
+        .success();
+    assert!(ok, "corpus extracts");
+    let root = dir.path().join("ansible");
+    git(&root, &["init", "-q"]);
+    git(&root, &["add", "-A"]);
+    git(
+        &root,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "commit",
+            "-qm",
+            "corpus",
+        ],
+    );
+    Some((dir, root))
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Python 3 with Jinja2 and PyYAML, for the oracle; `None` with a loud message otherwise.
+pub fn python_oracle() -> Option<&'static str> {
+    let ok = Command::new("python3")
+        .args(["-c", "import jinja2, yaml"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED ORACLE: python3 with jinja2 and yaml is not available");
+    }
+    ok.then_some("python3")
+}

@@ -1,0 +1,189 @@
+//! End-to-end runs on the real Fedora tree (../shared/corpus): issue 2's acceptance, measured.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{copy_tree, corpus, git, python_oracle, regshift, repo_path};
+
+/// Lines changed per file by step 2 on the corpus, as read off the diff by hand against SPEC §7:
+/// (path, added, deleted).
+const EXPECTED_NUMSTAT: &[(&str, u32, u32)] = &[
+    ("files/osbs/dockercfg-production-secret.j2", 1, 1),
+    ("files/osbs/dockercfg-staging-secret.j2", 1, 1),
+    ("inventory/group_vars/osbs_masters", 1, 1),
+    ("inventory/group_vars/osbs_masters_stg", 1, 1),
+    ("playbooks/groups/buildhw.yml", 6, 6),
+    ("playbooks/groups/buildvm.yml", 6, 6),
+    (
+        "playbooks/groups/osbs/setup-orchestrator-namespace.yml",
+        2,
+        2,
+    ),
+    ("playbooks/groups/osbs/setup-worker-namespace.yml", 2, 2),
+    ("playbooks/groups/releng-compose.yml", 6, 6),
+    // two staging values edited, `{% else %}` and two production keys added
+    ("roles/bodhi2/base/templates/production.ini.j2", 5, 2),
+    ("roles/koji_builder/tasks/main.yml", 1, 1),
+    (
+        "roles/openshift-apps/flatpak-indexer/templates/configmap.yml",
+        1,
+        1,
+    ),
+];
+
+fn numstat(root: &Path) -> Vec<(String, u32, u32)> {
+    git(root, &["diff", "--numstat"])
+        .lines()
+        .map(|l| {
+            let parts: Vec<&str> = l.split('\t').collect();
+            (
+                parts[2].to_string(),
+                parts[0].parse().expect("added"),
+                parts[1].parse().expect("deleted"),
+            )
+        })
+        .collect()
+}
+
+fn oracle(before: &Path, after: &Path, migration: &Path) {
+    let Some(python) = python_oracle() else {
+        return;
+    };
+    let out = Command::new(python)
+        .arg(repo_path("tests/oracle/check_step2.py"))
+        .args([before, after, migration])
+        .output()
+        .expect("oracle runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "oracle failed:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("0 checks failed"), "{text}");
+}
+
+#[test]
+fn step_two_on_the_corpus_is_exact_proven_and_idempotent() {
+    let Some((_dir, root)) = corpus() else { return };
+    let before = copy_tree(&root);
+    let dir = root.to_str().expect("utf-8 path");
+
+    let plan = regshift(&["plan", "-C", dir]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    let json = regshift(&["plan", "-C", dir, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(report["edits"].as_array().expect("edits").len(), 35);
+
+    let apply = regshift(&["apply", "-C", dir]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let got = numstat(&root);
+    let want: Vec<(String, u32, u32)> = EXPECTED_NUMSTAT
+        .iter()
+        .map(|(p, a, d)| (p.to_string(), *a, *d))
+        .collect();
+    assert_eq!(got, want);
+
+    let again = regshift(&["plan", "-C", dir]);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "{}",
+        again.stderr
+    );
+
+    oracle(
+        before.path(),
+        &root,
+        &repo_path("src/defaults/migration.yaml"),
+    );
+}
+
+#[test]
+fn another_migration_file_leaks_nothing_of_the_default() {
+    let Some((_dir, root)) = corpus() else { return };
+    let before = copy_tree(&root);
+    let migration = repo_path("fixtures/migrations/example-port.yaml");
+    let dir = root.to_str().expect("utf-8 path");
+    let apply = regshift(&[
+        "apply",
+        "-C",
+        dir,
+        "--migration",
+        migration.to_str().expect("path"),
+    ]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let diff = git(&root, &["diff", "-U0"]);
+    let added: Vec<&str> = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(added.len(), 33, "{diff}"); // as many lines as the default adds (EXPECTED_NUMSTAT)
+    for line in &added {
+        assert!(!line.contains("quay"), "default leaked: {line}");
+        assert!(
+            !line.contains("fedora-candidate") && !line.contains("fedora-testing"),
+            "default leaked: {line}"
+        );
+    }
+    assert!(
+        diff.contains("+      url: https://registry.example.com:5000/v2"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+container.source_registry = registry.example.com:5000/fedora/candidate"),
+        "{diff}"
+    );
+    let again = regshift(&[
+        "plan",
+        "-C",
+        dir,
+        "--migration",
+        migration.to_str().expect("path"),
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    oracle(before.path(), &root, &migration);
+}
+
+#[test]
+fn identifiers_and_step_four_items_on_the_corpus_stay() {
+    let Some((_dir, root)) = corpus() else { return };
+    let dir = root.to_str().expect("utf-8 path");
+    assert_eq!(regshift(&["apply", "-C", dir]).code, 0);
+    let diff = git(&root, &["diff", "-U0"]);
+    for kept in [
+        "certs.d/registry",
+        "site_name",
+        "website:",
+        "check_website_ssl",
+        "X-Forwarded-Server",
+        "registry: fedora",
+        "deltas_uri",
+        "icons_uri",
+        "fedora:38",
+        "flatpak-build-base",
+        "source_registry: \"registry",
+        "# container.",
+    ] {
+        assert!(
+            !diff
+                .lines()
+                .any(|l| (l.starts_with('+') || l.starts_with('-'))
+                    && !l.starts_with("+++")
+                    && !l.starts_with("---")
+                    && l.contains(kept)),
+            "{kept} changed:\n{diff}"
+        );
+    }
+    let changed = git(&root, &["diff", "--name-only"]);
+    for untouched in [
+        "playbooks/groups/oci-registry.yml",
+        "playbooks/groups/bodhi-backend.yml",
+        "roles/haproxy/templates/haproxy.cfg",
+        "playbooks/include/proxies-websites.yml",
+    ] {
+        assert!(!changed.contains(untouched), "{untouched} changed");
+    }
+}
