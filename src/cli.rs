@@ -269,11 +269,13 @@ fn apply_command(config: &Config) -> Result<u8> {
     }
     let plan = make_plan(config)?;
     // Everything is computed and checked before the first write (SPEC §6.5).
-    for c in &plan.changed {
-        let path = config.tree.join(&c.path);
-        edit::write_atomic(&path, &c.file.bytes_with(&c.new_text))
-            .map_err(|e| Error::file(&path, format!("cannot write: {e}")))?;
-    }
+    let files: Vec<(PathBuf, Vec<u8>)> = plan
+        .changed
+        .iter()
+        .map(|c| (config.tree.join(&c.path), c.file.bytes_with(&c.new_text)))
+        .collect();
+    edit::write_all_atomic(&files)
+        .map_err(|e| Error::file(&config.tree, format!("cannot write: {e}")))?;
     if !config.quiet && !plan.edits.is_empty() {
         let _ = write!(anstream::stdout(), "{}", report::stat(&plan));
     }
@@ -304,15 +306,7 @@ fn rules_command(config: &Config, command: RulesCommand) -> Result<u8> {
                 .rules
                 .get(&id)
                 .ok_or_else(|| Error::Usage(format!("no rule with id `{id}`")))?;
-            out = format!(
-                "# {}\nid: {}\nwhy: {}\nstep: {}\nfiles: {:?}\nselect: {}\n",
-                rule.source.display(),
-                rule.id,
-                rule.why,
-                rule.step,
-                rule.files,
-                rule.select
-            );
+            out = format!("# {}\n{}", rule.source.display(), rule.text);
         }
     }
     let _ = write!(anstream::stdout(), "{out}");

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Replaces `range` of a text with `text` (an insertion when the range is empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,17 +48,37 @@ pub fn apply(text: &str, splices: &[Splice]) -> Result<String, Overlap> {
     Ok(out)
 }
 
-/// Writes `bytes` to `path` through a temporary file beside it and a rename, keeping the
-/// original file's permissions.
+/// Writes every `(path, bytes)` through a temporary file beside it, then renames them all: a
+/// failure while preparing leaves every file untouched, and the renames come last. Each file keeps
+/// its permissions.
+pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
+    let mut staged = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        staged.push((stage(path, bytes).map_err(|e| with_path(path, e))?, path));
+    }
+    for (tmp, path) in staged {
+        tmp.persist(path).map_err(|e| with_path(path, e.error))?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically (see [`write_all_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_all_atomic(&[(path.to_path_buf(), bytes.to_vec())])
+}
+
+fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let perms = std::fs::metadata(path)?.permissions();
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     std::fs::set_permissions(tmp.path(), perms)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(tmp)
+}
+
+fn with_path(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

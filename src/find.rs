@@ -79,9 +79,10 @@ impl Finder {
         kept
     }
 
-    /// Whether `text` holds any reference at all (the cheap per-file test).
-    pub fn any(&self, text: &str) -> bool {
-        !self.find(text).is_empty()
+    /// The references written as plain hostnames (not regex-escaped): the ones an edit may
+    /// replace with another hostname.
+    pub fn find_literal(&self, text: &str) -> Vec<Reference> {
+        self.find(text).into_iter().filter(|r| !r.escaped).collect()
     }
 }
 

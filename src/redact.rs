@@ -19,10 +19,18 @@ pub fn is_secret(key: &str, value: &str) -> bool {
             .contains(&value.to_ascii_lowercase().as_str())
 }
 
-/// One display line with any literal secret replaced.
+/// One display line with any literal secret replaced. The body of a vault block (long runs of
+/// hex digits) is hidden too.
 pub fn line(text: &str) -> String {
     if text.contains("$ANSIBLE_VAULT") {
         return redact_after(text, text.find("$ANSIBLE_VAULT").unwrap_or(0));
+    }
+    let body = text.trim_start_matches(['+', '-', ' ']).trim_end();
+    if body.len() >= 32 && body.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return redact_after(
+            text,
+            text.len() - text.trim_start_matches(['+', '-', ' ']).len(),
+        );
     }
     let Some(pos) = text.find([':', '=']) else {
         return text.to_string();
@@ -66,5 +74,7 @@ mod tests {
             "force_flatpak_token: true"
         );
         assert_eq!(line("x: $ANSIBLE_VAULT;1.1;AES256"), "x: <redacted>");
+        let hex = "6134353961386331653335373862613430623533393963373864353461366436";
+        assert_eq!(line(&format!("+      {hex}\n")), "+      <redacted>\n");
     }
 }

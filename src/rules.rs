@@ -137,19 +137,27 @@ struct RuleSpec {
     values: BTreeMap<String, String>,
 }
 
+/// Rewrite the references in the selected key or value by context; set siblings.
+#[derive(Debug, Clone)]
+pub struct ReferenceAction {
+    pub anchor: Anchor,
+    pub context: Context,
+    pub set: Vec<(String, Template)>,
+}
+
 /// What a compiled rule does at its place.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// Rewrite the references in the selected key or value by context; set siblings.
-    Reference {
-        anchor: Anchor,
-        context: Context,
-        set: Vec<(String, Template)>,
-    },
+    Reference(ReferenceAction),
     /// Set the selected value to a template evaluated for one environment.
-    Fixed { env: Env, value: Template },
+    Fixed {
+        env: Env,
+        value: Template,
+    },
     /// Every environment must render each key to its template (INI).
-    PerEnv { values: Vec<(String, Template)> },
+    PerEnv {
+        values: Vec<(String, Template)>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -166,8 +174,9 @@ pub struct Rule {
     /// The INI section (or the path source for the other formats).
     pub select: String,
     pub action: Action,
-    /// The file the rule came from.
+    /// The file the rule came from, and its text.
     pub source: PathBuf,
+    pub text: String,
 }
 
 /// A loaded, compiled set of rules, sorted by id.
@@ -254,11 +263,11 @@ impl RuleSpec {
                     .iter()
                     .map(|(k, v)| Ok((k.clone(), compile("set", v)?)))
                     .collect::<Result<_>>()?;
-                Action::Reference {
+                Action::Reference(ReferenceAction {
                     anchor: self.anchor,
                     context,
                     set,
-                }
+                })
             }
             (None, Some(value), true) if self.format != Format::Ini && self.set.is_empty() => {
                 let env = self
@@ -296,6 +305,7 @@ impl RuleSpec {
             select: self.select,
             action,
             source: path.to_path_buf(),
+            text: text.to_string(),
         })
     }
 }

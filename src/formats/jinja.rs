@@ -112,6 +112,8 @@ pub struct Structure {
     pub blocks: Vec<IfBlock>,
     /// `{{ … }}` expressions.
     pub expressions: Vec<Range<usize>>,
+    /// `{% … %}` tags (comments are not kept).
+    pub tags: Vec<Tag>,
 }
 
 impl Structure {
@@ -122,6 +124,7 @@ impl Structure {
             masked,
             blocks: if_blocks(&tags),
             expressions,
+            tags,
         }
     }
 
@@ -372,6 +375,24 @@ mod tests {
             s.envs_at(text.find('C').expect("C")),
             Envs::only(Env::Staging)
         );
+    }
+
+    proptest::proptest! {
+        /// Masking keeps the length and every newline; it changes bytes only inside `{…}` pairs.
+        #[test]
+        fn masking_keeps_offsets(text in r"([{}%#x a\n\r]|é|\{\{|\}\}|\{%|%\}){0,40}") {
+            let masked = mask(&text);
+            proptest::prop_assert_eq!(masked.len(), text.len());
+            for (i, (a, b)) in text.bytes().zip(masked.bytes()).enumerate() {
+                if a == b'\n' || b == b'\n' {
+                    proptest::prop_assert_eq!(a, b, "newline moved at {}", i);
+                }
+                if a != b {
+                    let open = text.as_bytes()[..=i].iter().rposition(|&c| c == b'{');
+                    proptest::prop_assert!(open.is_some(), "byte {} changed outside any tag", i);
+                }
+            }
+        }
     }
 
     #[test]

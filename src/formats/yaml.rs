@@ -317,6 +317,21 @@ mod tests {
         assert_eq!(encode("a,b", Style::Plain, true), "\"a,b\"");
     }
 
+    proptest::proptest! {
+        /// A value encoded in any style reads back as the same value.
+        #[test]
+        fn encoded_values_read_back(value in r#"[a-z0-9.:/{}' "\#,_-]{1,30}"#, style in 0usize..3, flow in proptest::bool::ANY) {
+            let style = [Style::Plain, Style::Single, Style::Double][style];
+            let encoded = encode(&value, style, flow);
+            let text = if flow { format!("{{k: {encoded}, z: 1}}\n") } else { format!("k: {encoded}\n") };
+            let docs = parse(Path::new("p.yml"), &text, &text);
+            proptest::prop_assert!(docs.is_ok(), "{text}");
+            let docs = docs.unwrap_or_default();
+            let got = docs.first().and_then(|d| d.get("k")).and_then(Node::as_scalar).map(|s| s.value.clone());
+            proptest::prop_assert_eq!(got.as_deref(), Some(value.as_str()), "{}", text);
+        }
+    }
+
     #[test]
     fn bad_paths_are_refused() {
         assert!(TreePath::parse("a..b").is_err());

@@ -1,0 +1,132 @@
+//! INI rules (`values`): each key must render to its template in every environment. Lines are
+//! edited in their `{% if env %}` branch; an environment that lacks the keys gets them added in an
+//! `{% else %}` branch of the block holding the others (Bodhi production, SPEC §7).
+
+use std::collections::BTreeMap;
+
+use super::{Edit, Note, Planner, Site, Source, one_value};
+use crate::formats::ini::{Entry, Ini};
+use crate::formats::jinja::Envs;
+use crate::migration::Env;
+use crate::redact;
+use crate::rules::Rule;
+use crate::template::Template;
+
+type Values = [(String, Template)];
+
+impl Planner<'_> {
+    pub(super) fn ini_rule(
+        &self,
+        src: &Source<'_>,
+        doc: &Ini,
+        rule: &Rule,
+        values: &Values,
+        edits: &mut Vec<Edit>,
+        notes: &mut Vec<Note>,
+    ) {
+        let mut covered: BTreeMap<&str, Envs> = BTreeMap::new();
+        let mut holders: Vec<&Entry> = Vec::new();
+        for (key, template) in values {
+            for entry in doc.entries_in(&rule.select).filter(|e| &e.key == key) {
+                let site = Site {
+                    src,
+                    rule,
+                    envs: src.jinja.envs_at(entry.line.start),
+                };
+                let seen = covered.entry(key).or_insert(Envs::NONE);
+                *seen = seen.union(site.envs);
+                holders.push(entry);
+                let wanted: BTreeMap<Env, String> = site
+                    .envs
+                    .iter()
+                    .filter_map(|env| Some((env, template.render(&self.scope(env, None))?)))
+                    .collect();
+                match one_value(&wanted) {
+                    Some(v) if v == src.text[entry.value.clone()] => {}
+                    Some(v) => {
+                        let mut edit = site.edit(entry.value.clone(), v, None);
+                        edit.secret = redact::is_secret(key, &edit.old) || redact::is_secret(key, &edit.new);
+                        edits.push(edit);
+                    }
+                    None => notes.push(site.note(format!("`{key}` is shared by both environments but needs a value per environment; left for a human"))),
+                }
+            }
+        }
+        if holders.is_empty() {
+            return;
+        }
+        let lacks = |env: Env| {
+            values
+                .iter()
+                .any(|(k, _)| !covered.get(k.as_str()).is_some_and(|e| e.contains(env)))
+        };
+        for env in Env::ALL.into_iter().filter(|env| lacks(*env)) {
+            let site = Site {
+                src,
+                rule,
+                envs: Envs::only(env),
+            };
+            match self.add_branch(&site, values, env, &holders) {
+                Some(edit) => edits.push(edit),
+                None => {
+                    notes.push(site.note(format!("cannot place the {env} keys; left for a human")))
+                }
+            }
+        }
+    }
+
+    /// Adds the keys for `env` at the end of its branch of the block holding the other keys, or
+    /// as a new `{% else %}` branch before the block's `{% endif %}`.
+    fn add_branch(
+        &self,
+        site: &Site<'_>,
+        values: &Values,
+        env: Env,
+        holders: &[&Entry],
+    ) -> Option<Edit> {
+        let text = site.src.text;
+        let (block, _) = site.src.jinja.branch_at(holders.first()?.line.start)?;
+        let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let mut lines = String::new();
+        for (key, template) in ordered(values, holders) {
+            let sample = holders.iter().find(|e| &e.key == key)?;
+            let prefix = &text[sample.line.start..sample.value.start];
+            lines.push_str(&format!(
+                "{prefix}{}{eol}",
+                template.render(&self.scope(env, None))?
+            ));
+        }
+        let (at, new) = match block
+            .branches
+            .iter()
+            .find(|b| b.env_test && b.envs.contains(env))
+        {
+            Some(branch) => (branch.body.end, lines),
+            None if block.branches.iter().all(|b| b.env_test) => {
+                (block.endif.start, format!("{{% else %}}{eol}{lines}"))
+            }
+            None => return None,
+        };
+        let at_line_start = at == 0 || text.as_bytes().get(at - 1) == Some(&b'\n');
+        at_line_start.then(|| site.edit(at..at, new, None))
+    }
+}
+
+/// The rule's keys in the order the file already has them (keys it lacks last, by name).
+fn ordered<'v>(values: &'v Values, holders: &[&Entry]) -> Vec<(&'v String, &'v Template)> {
+    let mut keyed: Vec<(usize, &String, &Template)> = values
+        .iter()
+        .map(|(k, t)| {
+            (
+                holders
+                    .iter()
+                    .find(|e| &e.key == k)
+                    .map_or(usize::MAX, |e| e.line.start),
+                k,
+                t,
+            )
+        })
+        .collect();
+    keyed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    keyed.into_iter().map(|(_, k, t)| (k, t)).collect()
+}

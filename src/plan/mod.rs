@@ -1,0 +1,316 @@
+//! Plans the edits of a step: for every rule, in every file its globs match, locate the rule's
+//! place with the format's locator and compute the byte splices that carry the migration out.
+//! Pure: reads the tree, writes nothing.
+//!
+//! Flow per file: read → mask Jinja → parse once per format → each rule's action yields edits
+//! → splices applied in memory → the result re-parsed with the same locators (an edit must never
+//! break a file) → kept for `apply` to write.
+
+mod ini_rules;
+mod tree_rules;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+
+use crate::ansible::EnvVars;
+use crate::edit::{self, Splice};
+use crate::error::{Error, Result};
+use crate::find::Finder;
+use crate::formats::jinja::{Envs, Structure};
+use crate::formats::tree::Node;
+use crate::formats::{ini, json, yaml};
+use crate::migration::{Env, Migration, RegistryRef};
+use crate::rules::{Action, Context, Format, Rule, RuleSet};
+use crate::template::Scope;
+use crate::walk::{FileText, Skip, Tree};
+
+/// One planned change to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub path: String,
+    /// Byte range in the file's text (after any BOM).
+    pub range: Range<usize>,
+    pub old: String,
+    pub new: String,
+    pub rule: String,
+    /// The environments whose rendering this edit changes.
+    pub envs: Envs,
+    pub context: Option<Context>,
+    /// The old or new value is a literal secret: displays show `<redacted>`.
+    pub secret: bool,
+}
+
+/// Something a person should know that is not an error.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    pub path: String,
+    pub message: String,
+    /// Shown on the terminal only with `-v` (always in JSON).
+    pub detail: bool,
+}
+
+impl Note {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Note {
+        Note {
+            path: path.into(),
+            message: message.into(),
+            detail: false,
+        }
+    }
+}
+
+/// A file with its planned new text.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub path: String,
+    pub file: FileText,
+    pub new_text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub edits: Vec<Edit>,
+    pub notes: Vec<Note>,
+    pub changed: Vec<Changed>,
+}
+
+/// What to plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Selection {
+    pub step: u8,
+}
+
+/// Plans `rules` (those of the selected step) over `tree`.
+pub fn plan(
+    tree: &Tree,
+    migration: &Migration,
+    rules: &RuleSet,
+    selection: Selection,
+) -> Result<Plan> {
+    let planner = Planner {
+        migration,
+        vars: EnvVars::load(&tree.root)?,
+        finder: Finder::new(&migration.from_hosts()),
+    };
+    let mut out = Plan::default();
+    if !tree.symlinks.is_empty() {
+        let message = format!(
+            "{} symlinks not followed (-v lists them)",
+            tree.symlinks.len()
+        );
+        out.notes.push(Note::new(".", message));
+        for link in &tree.symlinks {
+            out.notes.push(Note {
+                path: link.clone(),
+                message: "symlink not followed".into(),
+                detail: true,
+            });
+        }
+    }
+    for path in &tree.files {
+        let matching: Vec<&Rule> = rules
+            .rules
+            .iter()
+            .filter(|r| r.step == selection.step && r.globs.is_match(path))
+            .collect();
+        if matching.is_empty() {
+            continue;
+        }
+        let file = match tree.read(path)? {
+            Ok(file) => file,
+            Err(skip) => {
+                let why = match skip {
+                    Skip::Binary => "binary file skipped",
+                    Skip::NotUtf8 => "not UTF-8, skipped",
+                };
+                out.notes.push(Note::new(path.clone(), why));
+                continue;
+            }
+        };
+        planner.plan_file(path, file, &matching, &mut out)?;
+    }
+    out.notes.sort();
+    Ok(out)
+}
+
+struct Planner<'m> {
+    migration: &'m Migration,
+    vars: EnvVars,
+    finder: Finder,
+}
+
+/// A file being planned: its text, its Jinja structure and the masked text scanners read.
+struct Source<'f> {
+    path: &'f str,
+    text: &'f str,
+    jinja: Structure,
+}
+
+/// A place being edited: the file, the rule, and the environments that render the place.
+#[derive(Clone, Copy)]
+struct Site<'s> {
+    src: &'s Source<'s>,
+    rule: &'s Rule,
+    envs: Envs,
+}
+
+impl Site<'_> {
+    /// An edit replacing `range` with `new`.
+    fn edit(&self, range: Range<usize>, new: String, context: Option<Context>) -> Edit {
+        Edit {
+            path: self.src.path.into(),
+            old: self.src.text[range.clone()].to_string(),
+            range,
+            new,
+            rule: self.rule.id.clone(),
+            envs: self.envs,
+            context,
+            secret: false,
+        }
+    }
+
+    fn note(&self, message: String) -> Note {
+        Note::new(self.src.path, format!("rule `{}`: {message}", self.rule.id))
+    }
+}
+
+/// The single value all environments agree on.
+fn one_value(values: &BTreeMap<Env, String>) -> Option<String> {
+    let mut it = values.values();
+    let first = it.next()?;
+    it.all(|v| v == first).then(|| first.clone())
+}
+
+enum Doc {
+    Tree(Vec<Node>),
+    Ini(ini::Ini),
+}
+
+fn parse_doc(format: Format, src: &Source<'_>) -> Result<Doc> {
+    let path = Path::new(src.path);
+    let masked = &src.jinja.masked;
+    Ok(match format {
+        Format::Json => Doc::Tree(vec![json::parse(path, src.text, masked)?]),
+        Format::Yaml => Doc::Tree(yaml::parse(path, src.text, masked)?),
+        Format::Ini => Doc::Ini(ini::parse(path, src.text, masked)?),
+    })
+}
+
+impl Planner<'_> {
+    fn plan_file(&self, path: &str, file: FileText, rules: &[&Rule], out: &mut Plan) -> Result<()> {
+        let src = Source {
+            path,
+            text: &file.text,
+            jinja: Structure::of(&file.text),
+        };
+        let mut docs: BTreeMap<u8, Doc> = BTreeMap::new();
+        let mut edits = Vec::new();
+        for rule in rules {
+            let key = rule.format as u8;
+            if let std::collections::btree_map::Entry::Vacant(slot) = docs.entry(key) {
+                slot.insert(parse_doc(rule.format, &src)?);
+            }
+            let before = edits.len();
+            match (&docs[&key], &rule.action) {
+                (Doc::Tree(nodes), _) => {
+                    self.tree_rule(&src, nodes, rule, &mut edits, &mut out.notes)?
+                }
+                (Doc::Ini(doc), Action::PerEnv { values }) => {
+                    self.ini_rule(&src, doc, rule, values, &mut edits, &mut out.notes)
+                }
+                (Doc::Ini(_), _) => {}
+            }
+            if edits.len() == before && !self.anchor_present(&src, &docs[&key], rule)? {
+                out.notes.push(Note::new(
+                    path,
+                    format!("rule `{}`: `{}` not found", rule.id, rule.select),
+                ));
+            }
+        }
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let new_text = splice_all(&src, &edits)?;
+        recheck(path, &new_text, rules)?;
+        out.edits.extend(edits);
+        out.changed.push(Changed {
+            path: path.into(),
+            new_text,
+            file,
+        });
+        Ok(())
+    }
+
+    fn scope<'s>(&'s self, env: Env, registry: Option<&'s RegistryRef>) -> Scope<'s> {
+        Scope {
+            migration: self.migration,
+            env,
+            registry,
+        }
+    }
+
+    fn anchor_present(&self, src: &Source<'_>, doc: &Doc, rule: &Rule) -> Result<bool> {
+        Ok(match (doc, &rule.path) {
+            (Doc::Tree(nodes), Some(p)) => !p
+                .find(Path::new(src.path), src.text, &src.jinja.masked, nodes)?
+                .is_empty(),
+            (Doc::Ini(ini), _) => match &rule.action {
+                Action::PerEnv { values } => values
+                    .iter()
+                    .any(|(k, _)| ini.entries_in(&rule.select).any(|e| &e.key == k)),
+                _ => false,
+            },
+            _ => false,
+        })
+    }
+}
+
+fn splice_all(src: &Source<'_>, edits: &[Edit]) -> Result<String> {
+    let splices: Vec<Splice> = edits
+        .iter()
+        .map(|e| Splice {
+            range: e.range.clone(),
+            text: e.new.clone(),
+        })
+        .collect();
+    edit::apply(src.text, &splices).map_err(|o| {
+        let rule_at = |r: &Range<usize>| {
+            edits
+                .iter()
+                .find(|e| &e.range == r)
+                .map_or("?", |e| e.rule.as_str())
+                .to_string()
+        };
+        Error::at(
+            Path::new(src.path),
+            src.text,
+            o.second.start,
+            format!(
+                "rules `{}` and `{}` edit the same bytes",
+                rule_at(&o.first),
+                rule_at(&o.second)
+            ),
+        )
+    })
+}
+
+/// An edited file must still parse with every locator that read it.
+fn recheck(path: &str, new_text: &str, rules: &[&Rule]) -> Result<()> {
+    let src = Source {
+        path,
+        text: new_text,
+        jinja: Structure::of(new_text),
+    };
+    for rule in rules {
+        parse_doc(rule.format, &src).map_err(|e| match e {
+            Error::At { path, at, message } => Error::At {
+                path,
+                at,
+                message: format!("after rule `{}`: {message}", rule.id),
+            },
+            other => other,
+        })?;
+    }
+    Ok(())
+}
