@@ -146,18 +146,35 @@ struct Config {
 /// Runs regshift with `args` and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     match cli.global.color {
+        _ if no_color => anstream::ColorChoice::Never.write_global(),
         ColorArg::Always => anstream::ColorChoice::Always.write_global(),
         ColorArg::Never => anstream::ColorChoice::Never.write_global(),
         ColorArg::Auto => {}
     }
+    let tree = cli.global.dir.clone();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let _ = writeln!(anstream::stderr(), "error: {e}");
+            let _ = write!(anstream::stderr(), "error: {e}\n{}", excerpt(&tree, &e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The source line an error points at, with a caret under the column.
+fn excerpt(tree: &std::path::Path, e: &Error) -> String {
+    let Error::At { path, at, .. } = e else { return String::new() };
+    let text = std::fs::read_to_string(path).or_else(|_| std::fs::read_to_string(tree.join(path)));
+    let Some(line) = text.ok().and_then(|t| t.lines().nth(at.line - 1).map(str::to_string)) else {
+        return String::new();
+    };
+    let gutter = at.line.to_string();
+    let pad = " ".repeat(gutter.len());
+    let caret = " ".repeat(line.chars().take(at.column - 1).map(|c| if c == '\t' { 4 } else { 1 }).sum());
+    let line = crate::redact::line(&line).replace('\t', "    ");
+    format!("{pad} |\n{gutter} | {line}\n{pad} | {caret}^\n")
 }
 
 fn run(cli: Cli) -> Result<u8> {
