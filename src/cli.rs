@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::ansible::EnvVars;
 use crate::edit;
 use crate::error::{Error, Result};
-use crate::migration::Migration;
+use crate::migration::{Env, Migration};
 use crate::plan::{self, Plan, Selection};
 use crate::report;
 use crate::rules::RuleSet;
@@ -113,6 +114,9 @@ enum Command {
     Check,
     /// Prove the current tree (not in this version yet).
     Verify,
+    /// Render one template as Ansible would for one environment (a debugging aid).
+    #[command(hide = true)]
+    Render { template: String },
     /// Inspect the rules.
     Rules {
         #[command(subcommand)]
@@ -165,21 +169,31 @@ pub fn main() -> ExitCode {
 
 /// The source line an error points at, with a caret under the column.
 fn excerpt(tree: &std::path::Path, e: &Error) -> String {
-    let Error::At { path, at, .. } = e else { return String::new() };
+    let Error::At { path, at, .. } = e else {
+        return String::new();
+    };
     let text = std::fs::read_to_string(path).or_else(|_| std::fs::read_to_string(tree.join(path)));
-    let Some(line) = text.ok().and_then(|t| t.lines().nth(at.line - 1).map(str::to_string)) else {
+    let Some(line) = text
+        .ok()
+        .and_then(|t| t.lines().nth(at.line - 1).map(str::to_string))
+    else {
         return String::new();
     };
     let gutter = at.line.to_string();
     let pad = " ".repeat(gutter.len());
-    let caret = " ".repeat(line.chars().take(at.column - 1).map(|c| if c == '\t' { 4 } else { 1 }).sum());
+    let caret = " ".repeat(
+        line.chars()
+            .take(at.column - 1)
+            .map(|c| if c == '\t' { 4 } else { 1 })
+            .sum(),
+    );
     let line = crate::redact::line(&line).replace('\t', "    ");
     format!("{pad} |\n{gutter} | {line}\n{pad} | {caret}^\n")
 }
 
 fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
-    if g.env != EnvArg::All {
+    if g.env != EnvArg::All && !matches!(cli.command, Command::Render { .. }) {
         return Err(Error::Usage(
             "--env staging|production is not available yet: this version migrates both environments together (--env all)".into(),
         ));
@@ -207,6 +221,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Plan { format } => plan_command(&config, format),
         Command::Apply => apply_command(&config),
         Command::Rules { command } => rules_command(&config, command),
+        Command::Render { template } => render_command(&config, &template, g.env),
         Command::Audit | Command::Check | Command::Verify => Err(Error::Usage(
             "this command is not implemented in this version yet; use `plan` and `apply`".into(),
         )),
@@ -297,6 +312,18 @@ fn apply_command(config: &Config) -> Result<u8> {
         let _ = write!(anstream::stdout(), "{}", report::stat(&plan));
     }
     emit_notes(config, &plan);
+    Ok(0)
+}
+
+fn render_command(config: &Config, template: &str, env: EnvArg) -> Result<u8> {
+    let env = if env == EnvArg::Staging {
+        Env::Staging
+    } else {
+        Env::Production
+    };
+    let vars = EnvVars::load(&config.tree)?;
+    let text = vars.renderer().render_file(template, vars.vars(env))?;
+    let _ = write!(anstream::stdout(), "{text}");
     Ok(0)
 }
 

@@ -1,0 +1,359 @@
+//! Renders templates the way Ansible's `template` module does: Jinja with `trim_blocks`, the
+//! trailing newline kept, `#jinja2:` header overrides, Ansible's filters, Python's way of printing
+//! values, and `{% include %}` relative to the including template or the tree root. Variables the
+//! tree does not define (the private vars' secrets) render as stable `<name>` placeholders.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::ValueKind;
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+use super::filters;
+use super::value::py_str;
+use crate::error::{Error, Position, Result};
+
+/// Variables for one rendering.
+pub type Vars = BTreeMap<String, Value>;
+
+/// Renders templates of one tree.
+pub struct Renderer {
+    root: PathBuf,
+}
+
+/// Ansible's per-template overrides from a `#jinja2:` first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Overrides {
+    trim_blocks: bool,
+    lstrip_blocks: bool,
+    keep_trailing_newline: bool,
+    delimiters: BTreeMap<String, String>,
+}
+
+impl Default for Overrides {
+    fn default() -> Overrides {
+        Overrides {
+            trim_blocks: true,
+            lstrip_blocks: false,
+            keep_trailing_newline: true,
+            delimiters: BTreeMap::new(),
+        }
+    }
+}
+
+impl Renderer {
+    pub fn new(root: &Path) -> Renderer {
+        Renderer {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Renders the tree file `rel` with `vars`.
+    pub fn render_file(&self, rel: &str, vars: &Vars) -> Result<String> {
+        let path = self.root.join(rel);
+        let source = std::fs::read_to_string(&path)
+            .map_err(|e| Error::file(Path::new(rel), format!("cannot read template: {e}")))?;
+        self.render(rel, &source, vars)
+    }
+
+    /// Renders `source` as if it were the tree file `name`.
+    pub fn render(&self, name: &str, source: &str, vars: &Vars) -> Result<String> {
+        let (overrides, body) = header(source);
+        let env = self.environment(&overrides);
+        let located = |e: minijinja::Error| {
+            let line = e.line().unwrap_or(1) + usize::from(body.len() != source.len());
+            let mut detail = e
+                .detail()
+                .map_or_else(|| e.kind().to_string(), str::to_string);
+            let mut source = std::error::Error::source(&e);
+            while let Some(inner) = source {
+                detail.push_str(&format!(": {inner}"));
+                source = inner.source();
+            }
+            Error::At {
+                path: PathBuf::from(e.name().unwrap_or(name)),
+                at: Position { line, column: 1 },
+                message: format!("template does not render: {detail}"),
+            }
+        };
+        let template = env.template_from_named_str(name, body).map_err(located)?;
+        let mut ctx = vars.clone();
+        for free in self.free_variables(&env, name, body) {
+            ctx.entry(free.clone())
+                .or_insert_with(|| Value::from(format!("<{free}>")));
+        }
+        let all = Value::from_pairs(ctx.iter().map(|(k, v)| (k.clone(), v.clone())));
+        ctx.insert("vars".into(), all);
+        template.render(Value::from_pairs(ctx)).map_err(located)
+    }
+
+    fn environment(&self, o: &Overrides) -> Environment<'static> {
+        let mut env = Environment::new();
+        let mut syntax = SyntaxConfig::builder();
+        syntax
+            .trim_blocks(o.trim_blocks)
+            .lstrip_blocks(o.lstrip_blocks)
+            .keep_trailing_newline(o.keep_trailing_newline);
+        let d = |k: &str, default: &str| {
+            o.delimiters
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| default.to_string())
+        };
+        syntax
+            .block_delimiters(d("block_start_string", "{%"), d("block_end_string", "%}"))
+            .variable_delimiters(
+                d("variable_start_string", "{{"),
+                d("variable_end_string", "}}"),
+            )
+            .comment_delimiters(
+                d("comment_start_string", "{#"),
+                d("comment_end_string", "#}"),
+            );
+        if let Ok(config) = syntax.build() {
+            env.set_syntax(config);
+        }
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_formatter(|out, _state, value| {
+            if !value.is_undefined() {
+                out.write_str(&py_str(value)).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+                })?;
+            }
+            Ok(())
+        });
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        filters::register(&mut env);
+        let root = self.root.clone();
+        env.set_path_join_callback(move |name, parent| join(&root, name, parent));
+        let root = self.root.clone();
+        env.set_loader(move |name| load(&root, name));
+        env
+    }
+
+    /// Top-level variables a template and the templates it includes by literal name read.
+    fn free_variables(&self, env: &Environment<'_>, name: &str, source: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut out = BTreeSet::new();
+        let mut queue = vec![(name.to_string(), source.to_string())];
+        while let Some((name, source)) = queue.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            if let Ok(t) = env.template_from_named_str(&name, &source) {
+                out.extend(t.undeclared_variables(false));
+            }
+            for included in literal_includes(&source) {
+                let joined = join(&self.root, &included, &name).into_owned();
+                if let Ok(Some(text)) = load(&self.root, &joined) {
+                    queue.push((joined, text));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Template names a source includes by literal name: `{% include 'name' %}`, and the argument of
+/// the `load_file('name')` macro idiom (which includes its argument).
+fn literal_includes(source: &str) -> Vec<String> {
+    let includes = source.split("{%").skip(1).filter_map(|piece| {
+        let inner = piece.trim_start_matches(['-', '+']).trim_start();
+        inner.strip_prefix("include").map(str::trim_start)
+    });
+    let load_files = source.split("load_file(").skip(1).map(str::trim_start);
+    includes.chain(load_files).filter_map(quoted).collect()
+}
+
+/// The string literal `text` starts with.
+fn quoted(text: &str) -> Option<String> {
+    let quote = text.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    text[1..]
+        .find(quote)
+        .map(|end| text[1..1 + end].to_string())
+}
+
+/// `./x` and `../x` are relative to the including template; other names are looked for beside
+/// it first, then from the tree root (as Ansible's template search path does).
+fn join<'s>(root: &Path, name: &'s str, parent: &'s str) -> Cow<'s, str> {
+    let dir = parent.rsplit_once('/').map_or("", |(d, _)| d);
+    let beside = normalize(&format!("{dir}/{name}"));
+    let relative = name.starts_with("./") || name.starts_with("../");
+    if relative || root.join(&beside).is_file() {
+        Cow::Owned(beside)
+    } else {
+        Cow::Owned(normalize(name))
+    }
+}
+
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in Path::new(path).components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_str().unwrap_or_default()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    parts.join("/")
+}
+
+/// Loads a template from the tree. Paths never leave the tree and symlinks are not followed.
+fn load(root: &Path, name: &str) -> std::result::Result<Option<String>, minijinja::Error> {
+    let rel = normalize(name);
+    let path = root.join(&rel);
+    let is_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+    if rel.is_empty() || !is_file {
+        return Ok(None);
+    }
+    std::fs::read_to_string(&path)
+        .map(Some)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, e.to_string()))
+}
+
+/// Splits off a `#jinja2:` first line and reads its overrides (Ansible's template module).
+fn header(source: &str) -> (Overrides, &str) {
+    let mut o = Overrides::default();
+    let Some(rest) = source.strip_prefix("#jinja2:") else {
+        return (o, source);
+    };
+    let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
+    for pair in line.split(',') {
+        let Some((key, value)) = pair.split_once(':') else {
+            continue;
+        };
+        let value = value.trim().trim_matches(['"', '\'']);
+        let flag = value.eq_ignore_ascii_case("true");
+        match key.trim() {
+            "trim_blocks" => o.trim_blocks = flag,
+            "lstrip_blocks" => o.lstrip_blocks = flag,
+            "keep_trailing_newline" => o.keep_trailing_newline = flag,
+            other if other.ends_with("_string") => {
+                o.delimiters.insert(other.to_string(), value.to_string());
+            }
+            _ => {}
+        }
+    }
+    (o, body)
+}
+
+/// Ansible templates string variables when they are read: `a: "{{ b }}x"` is `b`'s value + `x`.
+/// Strings are rendered against the other variables until they stop changing.
+pub fn template_vars(renderer: &Renderer, vars: &Vars) -> Vars {
+    let mut out = vars.clone();
+    for _ in 0..4 {
+        let snapshot = out.clone();
+        let mut changed = false;
+        for value in out.values_mut() {
+            let new = template_value(renderer, value, &snapshot);
+            changed |= &new != value;
+            *value = new;
+        }
+        if !changed {
+            break;
+        }
+    }
+    out
+}
+
+fn template_value(renderer: &Renderer, value: &Value, vars: &Vars) -> Value {
+    match value.kind() {
+        ValueKind::String => {
+            let text = value.as_str().unwrap_or_default();
+            if !text.contains("{{") && !text.contains("{%") {
+                return value.clone();
+            }
+            renderer
+                .render("<var>", text, vars)
+                .map(Value::from)
+                .unwrap_or_else(|_| value.clone())
+        }
+        ValueKind::Seq => Value::from(
+            value
+                .try_iter()
+                .map(|it| {
+                    it.map(|v| template_value(renderer, &v, vars))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
+        ),
+        ValueKind::Map => Value::from_pairs(value.try_iter().into_iter().flatten().map(|k| {
+            let v = value.get_item(&k).unwrap_or_default();
+            (k, template_value(renderer, &v, vars))
+        })),
+        _ => value.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tmp");
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn ansible_settings_and_python_printing() {
+        let dir = tree(&[]);
+        let r = Renderer::new(dir.path());
+        let vars = Vars::from([
+            ("flag".to_string(), Value::from(true)),
+            ("items".to_string(), Value::from(vec!["a", "b"])),
+        ]);
+        let out = r
+            .render(
+                "t",
+                "{% if flag %}\n{{ flag }} {{ items }} {{ secret }}\n{% endif %}\n",
+                &vars,
+            )
+            .expect("renders");
+        assert_eq!(out, "True ['a', 'b'] <secret>\n");
+    }
+
+    #[test]
+    fn relative_includes_and_headers() {
+        let dir = tree(&[
+            ("roles/r/templates/main.j2", "A{% include './part.j2' %}B"),
+            ("roles/r/templates/part.j2", "[{{ x }}]"),
+        ]);
+        let r = Renderer::new(dir.path());
+        let vars = Vars::from([("x".to_string(), Value::from(1))]);
+        assert_eq!(
+            r.render_file("roles/r/templates/main.j2", &vars)
+                .expect("renders"),
+            "A[1]B"
+        );
+        let out = r
+            .render(
+                "t",
+                "#jinja2: trim_blocks: False\n{% if true %}\nx\n{% endif %}\n",
+                &vars,
+            )
+            .expect("renders");
+        assert_eq!(out, "\nx\n\n");
+    }
+
+    #[test]
+    fn variables_are_templated_when_read() {
+        let dir = tree(&[]);
+        let r = Renderer::new(dir.path());
+        let vars = Vars::from([
+            ("a".to_string(), Value::from("{{ b }}.x")),
+            ("b".to_string(), Value::from("{{ c }}")),
+            ("c".to_string(), Value::from("c")),
+        ]);
+        let t = template_vars(&r, &vars);
+        assert_eq!(t["a"], Value::from("c.x"));
+    }
+}
