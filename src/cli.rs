@@ -4,18 +4,22 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ansible::EnvVars;
 use crate::edit;
 use crate::error::{Error, Result};
+use crate::formats::jinja::Envs;
+use crate::git;
 use crate::migration::{Env, Migration};
 use crate::plan::{self, Plan, Selection};
+use crate::prove;
 use crate::report;
 use crate::rules::RuleSet;
 use crate::ruletest;
-use crate::walk::Tree;
+use crate::walk::{Tree, View};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -112,7 +116,8 @@ enum Command {
     Audit,
     /// The CI gate (not in this version yet).
     Check,
-    /// Prove the current tree (not in this version yet).
+    /// Prove the current tree: render what the rules promise, per environment, and check it
+    /// (exit 1 when a promise does not hold).
     Verify,
     /// Render one template as Ansible would for one environment (a debugging aid).
     #[command(hide = true)]
@@ -222,7 +227,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Apply => apply_command(&config),
         Command::Rules { command } => rules_command(&config, command),
         Command::Render { template } => render_command(&config, &template, g.env),
-        Command::Audit | Command::Check | Command::Verify => Err(Error::Usage(
+        Command::Verify => verify_command(&config),
+        Command::Audit | Command::Check => Err(Error::Usage(
             "this command is not implemented in this version yet; use `plan` and `apply`".into(),
         )),
     }
@@ -294,12 +300,77 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     Ok(u8::from(!plan.edits.is_empty()))
 }
 
+fn verify_command(config: &Config) -> Result<u8> {
+    let tree = Tree::walk(&config.tree)?;
+    let baseline = git::head_snapshot(&config.tree)?;
+    let view = Arc::new(View::of(&tree));
+    let base = baseline.as_ref().map(|dir| {
+        Arc::new(View::of(&Tree {
+            root: dir.path().to_path_buf(),
+            ..tree.clone()
+        }))
+    });
+    let report = prove::prove(
+        view,
+        base,
+        &config.migration,
+        &step_rules(config),
+        Envs::ALL,
+    )?;
+    let _ = write!(anstream::stdout(), "{}", prove::text(&report));
+    Ok(u8::from(!report.failures.is_empty()))
+}
+
+/// The rules of the selected step.
+fn step_rules(config: &Config) -> RuleSet {
+    RuleSet {
+        rules: config
+            .rules
+            .rules
+            .iter()
+            .filter(|r| r.step == config.step)
+            .cloned()
+            .collect(),
+    }
+}
+
 fn apply_command(config: &Config) -> Result<u8> {
     if let Some(text) = step_without_edits(config) {
         let _ = write!(anstream::stdout(), "{text}");
         return Ok(0);
     }
-    let plan = make_plan(config)?;
+    let tree = Tree::walk(&config.tree)?;
+    let plan = plan::plan(
+        &tree,
+        &config.migration,
+        &config.rules,
+        Selection { step: config.step },
+    )?;
+    if plan.edits.is_empty() {
+        emit_notes(config, &plan);
+        return Ok(0);
+    }
+    // Prove the result before writing anything (SPEC §6.3): render it from the planned texts.
+    let before = Arc::new(View::of(&tree));
+    let mut after = View::of(&tree);
+    after.overlay = plan
+        .changed
+        .iter()
+        .map(|c| (c.path.clone(), c.new_text.clone()))
+        .collect();
+    let report = prove::prove(
+        Arc::new(after),
+        Some(before),
+        &config.migration,
+        &step_rules(config),
+        Envs::ALL,
+    )?;
+    if !report.failures.is_empty() {
+        let _ = write!(anstream::stderr(), "{}", prove::text(&report));
+        return Err(Error::Usage(
+            "the proof of the planned edits failed; nothing was written".into(),
+        ));
+    }
     // Everything is computed and checked before the first write (SPEC §6.5).
     let files: Vec<(PathBuf, Vec<u8>)> = plan
         .changed
@@ -321,7 +392,8 @@ fn render_command(config: &Config, template: &str, env: EnvArg) -> Result<u8> {
     } else {
         Env::Production
     };
-    let vars = EnvVars::load(&config.tree)?;
+    let tree = Tree::walk(&config.tree)?;
+    let vars = EnvVars::load(std::sync::Arc::new(View::of(&tree)))?;
     let text = vars.renderer().render_file(template, vars.vars(env))?;
     let _ = write!(anstream::stdout(), "{text}");
     Ok(0)

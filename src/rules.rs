@@ -12,6 +12,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::formats::jinja::Envs;
 use crate::formats::tree::TreePath;
 use crate::migration::{Env, Migration, yaml_error};
 use crate::template::Template;
@@ -135,6 +136,56 @@ struct RuleSpec {
     /// environment lacks them).
     #[serde(default)]
     values: BTreeMap<String, String>,
+    /// What the rendered configuration must carry once the rule has run (`verify`, `apply`).
+    #[serde(default)]
+    prove: Vec<ProofSpec>,
+}
+
+/// One promised value in a rendered file, as written in a rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofSpec {
+    /// The file whose rendering carries the value (a `${…}` template: `${env}` picks per-environment files).
+    template: String,
+    format: Format,
+    /// JSON/YAML: the path to the value (placeholders allowed).
+    at: Option<String>,
+    /// INI: section and key.
+    section: Option<String>,
+    key: Option<String>,
+    /// The value every match must have. A variable the tree does not define renders as `<name>`.
+    equals: String,
+    /// The value is base64 of `equals`.
+    #[serde(default)]
+    base64: bool,
+    /// Render the file as a template (false for vars files, read as they are).
+    #[serde(default = "yes")]
+    render: bool,
+    /// The environments whose rendering carries the value (default: both).
+    environments: Option<Vec<Env>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where a proof looks.
+#[derive(Debug, Clone)]
+pub enum ProofPlace {
+    Path(Template),
+    Ini { section: String, key: String },
+}
+
+/// A compiled promise: in `template`'s rendering for each of `envs`, `place` equals `equals`.
+#[derive(Debug, Clone)]
+pub struct Proof {
+    pub template: Template,
+    pub format: Format,
+    pub place: ProofPlace,
+    pub equals: Template,
+    pub base64: bool,
+    pub render: bool,
+    pub envs: Envs,
 }
 
 /// Rewrite the references in the selected key or value by context; set siblings.
@@ -174,6 +225,7 @@ pub struct Rule {
     /// The INI section (or the path source for the other formats).
     pub select: String,
     pub action: Action,
+    pub proofs: Vec<Proof>,
     /// The file the rule came from, and its text.
     pub source: PathBuf,
     pub text: String,
@@ -293,7 +345,13 @@ impl RuleSpec {
                 ));
             }
         };
+        let proofs = self
+            .prove
+            .iter()
+            .map(|p| p.compile(migration).map_err(|m| bad("prove", m)))
+            .collect::<Result<_>>()?;
         Ok(Rule {
+            proofs,
             id: self.id,
             why: self.why.trim().to_string(),
             step: self.step,
@@ -306,6 +364,36 @@ impl RuleSpec {
             action,
             source: path.to_path_buf(),
             text: text.to_string(),
+        })
+    }
+}
+
+impl ProofSpec {
+    fn compile(&self, migration: &Migration) -> std::result::Result<Proof, String> {
+        let place = match (self.format, &self.at, &self.section, &self.key) {
+            (Format::Ini, None, Some(section), Some(key)) => ProofPlace::Ini {
+                section: section.clone(),
+                key: key.clone(),
+            },
+            (Format::Json | Format::Yaml, Some(at), None, None) => {
+                ProofPlace::Path(Template::parse(at, migration)?)
+            }
+            _ => return Err("a proof names `at` (JSON/YAML) or `section` and `key` (INI)".into()),
+        };
+        let envs = match &self.environments {
+            None => Envs::ALL,
+            Some(list) => list
+                .iter()
+                .fold(Envs::NONE, |acc, e| acc.union(Envs::only(*e))),
+        };
+        Ok(Proof {
+            template: Template::parse(&self.template, migration)?,
+            format: self.format,
+            place,
+            equals: Template::parse(&self.equals, migration)?,
+            base64: self.base64,
+            render: self.render,
+            envs,
         })
     }
 }

@@ -10,7 +10,11 @@ use crate::error::{Error, Result};
 use crate::migration::Migration;
 use crate::plan::{self, Selection};
 use crate::rules::{Rule, RuleSet};
-use crate::walk::Tree;
+use std::sync::Arc;
+
+use crate::formats::jinja::Envs;
+use crate::prove;
+use crate::walk::{Tree, View};
 
 /// The outcome of one fixture: `Ok` or what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +75,27 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
             "{}: not idempotent: a second run edits `{}`",
             e.path, e.old
         ));
+    }
+    // after/ keeps every promise the rule makes (and changed only registry lines); before/ breaks
+    // at least one, so the proofs can fail.
+    let (before_view, after_view) = (Arc::new(View::of(&before)), Arc::new(View::of(&after)));
+    let proven = prove::prove(
+        Arc::clone(&after_view),
+        Some(Arc::clone(&before_view)),
+        migration,
+        &only,
+        Envs::ALL,
+    )?;
+    failures.extend(proven.failures.iter().map(|f| {
+        format!(
+            "after/ {} ({}): {}: expected {}, got {}",
+            f.template, f.env, f.what, f.expected, f.got
+        )
+    }));
+    let unproven = prove::prove(before_view, None, migration, &only, Envs::ALL)?;
+    if !rule.proofs.is_empty() && unproven.checks > 0 && unproven.failures.is_empty() {
+        failures
+            .push("before/ already keeps every promise: the proofs cannot fail here".to_string());
     }
     Ok(Outcome {
         rule: rule.id.clone(),

@@ -13,9 +13,14 @@ enum Piece {
     Registry,
     Host,
     Env,
-    Label { label: String, field: LabelField },
+    Label {
+        label: String,
+        field: LabelField,
+    },
     Username,
     Password,
+    /// `${production.…}` / `${staging.…}`: a value of that environment, whichever is rendering.
+    Pinned(Env, Box<Piece>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,32 +85,57 @@ impl Template {
 
     /// Evaluates the template; `None` when it needs a reference and the scope has none.
     pub fn render(&self, scope: &Scope<'_>) -> Option<String> {
-        let env = scope.migration.env(scope.env);
         let mut out = String::new();
         for piece in &self.pieces {
-            match piece {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Registry => out.push_str(&scope.registry?.to_string()),
-                Piece::Host => out.push_str(&scope.registry?.host),
-                Piece::Env => out.push_str(scope.env.name()),
-                Piece::Username => out.push_str(&env.credentials.username_var),
-                Piece::Password => out.push_str(&env.credentials.password_var),
-                Piece::Label { label, field } => {
-                    let r = env.registries.get(label)?;
-                    match field {
-                        LabelField::To => out.push_str(&r.to.to_string()),
-                        LabelField::Host => out.push_str(&r.to.host),
-                        LabelField::Namespace => out.push_str(&r.to.namespace),
-                        LabelField::From => out.push_str(&r.from),
-                    }
-                }
-            }
+            out.push_str(&render_piece(piece, scope)?);
         }
         Some(out)
     }
 }
 
+fn render_piece(piece: &Piece, scope: &Scope<'_>) -> Option<String> {
+    let env = scope.migration.env(scope.env);
+    Some(match piece {
+        Piece::Text(t) => t.clone(),
+        Piece::Registry => scope.registry?.to_string(),
+        Piece::Host => scope.registry?.host.clone(),
+        Piece::Env => scope.env.name().to_string(),
+        Piece::Username => env.credentials.username_var.clone(),
+        Piece::Password => env.credentials.password_var.clone(),
+        Piece::Label { label, field } => {
+            let r = env.registries.get(label)?;
+            match field {
+                LabelField::To => r.to.to_string(),
+                LabelField::Host => r.to.host.clone(),
+                LabelField::Namespace => r.to.namespace.clone(),
+                LabelField::From => r.from.clone(),
+            }
+        }
+        Piece::Pinned(env, inner) => render_piece(
+            inner,
+            &Scope {
+                env: *env,
+                ..*scope
+            },
+        )?,
+    })
+}
+
 fn placeholder(name: &str, migration: &Migration) -> Result<Piece, String> {
+    for env in Env::ALL {
+        if let Some(rest) = name
+            .strip_prefix(env.name())
+            .and_then(|r| r.strip_prefix('.'))
+        {
+            let inner = placeholder(rest, migration)?;
+            if matches!(inner, Piece::Registry | Piece::Host | Piece::Env) {
+                return Err(format!(
+                    "`${{{name}}}`: only registries and credentials can name an environment"
+                ));
+            }
+            return Ok(Piece::Pinned(env, Box::new(inner)));
+        }
+    }
     let parts: Vec<&str> = name.split('.').collect();
     let piece = match parts.as_slice() {
         ["registry"] => Piece::Registry,
@@ -188,6 +218,19 @@ mod tests {
             }),
             None
         );
+    }
+
+    #[test]
+    fn pinned_placeholders_ignore_the_rendering_environment() {
+        let m = Migration::embedded().expect("default");
+        let t = Template::parse("${production.registries.stable.to}", &m).expect("ok");
+        let stg = t.render(&Scope {
+            migration: &m,
+            env: Env::Staging,
+            registry: None,
+        });
+        assert_eq!(stg.as_deref(), Some("quay.io/fedora"));
+        assert!(Template::parse("${staging.host}", &m).is_err());
     }
 
     #[test]

@@ -17,6 +17,44 @@ pub struct Tree {
     pub symlinks: Vec<String>,
 }
 
+/// The tree's text as it would be after some planned edits: files in `overlay` read as their new
+/// text, everything else from disk. Rendering and proofs read through it, so `apply` proves the
+/// result before writing anything.
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub root: PathBuf,
+    pub files: Vec<String>,
+    pub overlay: std::collections::BTreeMap<String, String>,
+}
+
+impl View {
+    pub fn of(tree: &Tree) -> View {
+        View {
+            root: tree.root.clone(),
+            files: tree.files.clone(),
+            overlay: Default::default(),
+        }
+    }
+
+    /// The text of `rel` (`None`: absent, a symlink, binary or not UTF-8).
+    pub fn read(&self, rel: &str) -> Option<String> {
+        if let Some(text) = self.overlay.get(rel) {
+            return Some(text.clone());
+        }
+        let path = self.root.join(rel);
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.file_type().is_file() {
+            return None;
+        }
+        decode(std::fs::read(path).ok()?).ok().map(|f| f.text)
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.overlay.contains_key(rel)
+            || std::fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.file_type().is_file())
+    }
+}
+
 /// A text file's contents, its byte-order mark set aside.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileText {

@@ -267,3 +267,86 @@ fn steps_three_and_four_have_no_edits_yet() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("not implemented yet"), "{}", run.stdout);
 }
+
+/// fedora-mini as a git repository with one commit.
+fn mini_repo() -> tempfile::TempDir {
+    let tree = mini();
+    common::git(tree.path(), &["init", "-q"]);
+    common::git(tree.path(), &["add", "-A"]);
+    common::git(
+        tree.path(),
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "commit",
+            "-qm",
+            "mini",
+        ],
+    );
+    tree
+}
+
+#[test]
+fn verify_fails_on_an_unmigrated_tree_and_passes_after_apply() {
+    let tree = mini_repo();
+    let dir = arg(tree.path());
+    let before = regshift(&["verify", "-C", dir]);
+    assert_eq!(before.code, 1, "{}", before.stdout);
+    assert!(
+        before.stdout.contains("FAIL roles/koji_builder/templates/flatpak.conf (staging): [push] registry: expected docker://quay.io/fedora-testing-candidate, got docker://candidate-registry.stg.fedoraproject.org"),
+        "{}",
+        before.stdout
+    );
+    assert!(before.stdout.contains("FAIL roles/bodhi2/base/templates/production.ini.j2 (production): [app:main] container.source_registry: expected quay.io/fedora-candidate, got nothing there"), "{}", before.stdout);
+    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    let after = regshift(&["verify", "-C", dir]);
+    assert_eq!(after.code, 0, "{}", after.stdout);
+    assert!(after.stdout.ends_with(" 0 failed\n"), "{}", after.stdout);
+}
+
+#[test]
+fn verify_flags_a_rendering_that_changed_beyond_registry_values() {
+    let tree = mini_repo();
+    let dir = arg(tree.path());
+    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    let conf = tree
+        .path()
+        .join("roles/koji_builder/templates/flatpak.conf");
+    let text = std::fs::read_to_string(&conf).expect("read");
+    std::fs::write(&conf, format!("{text}timeout=30\n")).expect("write");
+    let run = regshift(&["verify", "-C", dir]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("diff: expected only registry lines change, got +timeout=30"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn apply_writes_nothing_when_the_proof_fails() {
+    let tree = mini();
+    let rules = tree.path().join("extra-rules");
+    std::fs::create_dir(&rules).expect("mkdir");
+    let wrong = std::fs::read_to_string(repo_path("rules/koji-flatpak-registry.yaml"))
+        .expect("read")
+        .replace(
+            "equals: \"docker://${registries.candidate.to}\"",
+            "equals: \"docker://${registries.stable.to}\"",
+        );
+    std::fs::write(rules.join("koji.yaml"), wrong).expect("write");
+    let before = snapshot_bytes(tree.path());
+    let run = regshift(&["apply", "-C", arg(tree.path()), "--rules", arg(&rules)]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("expected docker://quay.io/fedora, got docker://quay.io/fedora-candidate"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    assert_eq!(snapshot_bytes(tree.path()), before);
+}

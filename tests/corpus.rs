@@ -73,6 +73,13 @@ fn step_two_on_the_corpus_is_exact_proven_and_idempotent() {
 
     let plan = regshift(&["plan", "-C", dir]);
     assert_eq!(plan.code, 1, "{}", plan.stderr);
+    let unproven = regshift(&["verify", "-C", dir]);
+    assert_eq!(unproven.code, 1);
+    assert!(
+        unproven.stdout.ends_with("verify: 0 passed, 20 failed\n"),
+        "{}",
+        unproven.stdout
+    );
     let json = regshift(&["plan", "-C", dir, "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
     assert_eq!(report["edits"].as_array().expect("edits").len(), 35);

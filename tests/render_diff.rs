@@ -4,9 +4,11 @@
 mod common;
 
 use std::process::Command;
+use std::sync::Arc;
 
 use regshift::ansible::EnvVars;
 use regshift::migration::Env;
+use regshift::walk::{Tree, View};
 
 /// Templates that use the features the migration targets need: the four targets themselves, a
 /// relative include, the `load_file` macro with `indent`, `ternary`, `is defined`, method calls,
@@ -32,7 +34,8 @@ fn renderings_match_python_jinja2_byte_for_byte() {
     let Some(python) = common::python_oracle() else {
         return;
     };
-    let vars = EnvVars::load(&root).expect("group_vars load");
+    let tree = Tree::walk(&root).expect("walk");
+    let vars = EnvVars::load(Arc::new(View::of(&tree))).expect("group_vars load");
     let mut failures = Vec::new();
     for template in TEMPLATES {
         for env in Env::ALL {

@@ -37,6 +37,9 @@ fn a_wrong_after_tree_fails_its_fixture() {
     let outcome = ruletest::run_one(case.path(), rule, &migration).expect("runs");
     assert_eq!(
         outcome.failures,
-        ["inventory/group_vars/osbs_masters: result differs from after/"]
+        [
+            "inventory/group_vars/osbs_masters: result differs from after/",
+            "after/ inventory/group_vars/osbs_masters (production): *.registries.*.url: expected https://quay.io/v2, got https://quay.io/fedora/v2",
+        ]
     );
 }

@@ -8,16 +8,19 @@
 
 pub mod filters;
 pub mod render;
+pub mod tasks;
 pub mod value;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use minijinja::Value;
 
 use crate::error::Result;
 use crate::formats::{jinja, tree::Node, yaml};
 use crate::migration::Env;
+use crate::walk::View;
 use render::{Renderer, Vars, template_vars};
 
 /// Group variables per environment, and a renderer for the tree.
@@ -30,12 +33,12 @@ const ALL: &str = "inventory/group_vars/all";
 const STAGING: &str = "inventory/group_vars/staging";
 
 impl EnvVars {
-    /// Reads the group_vars of the tree at `root`; absent files give just `env`.
-    pub fn load(root: &Path) -> Result<EnvVars> {
-        let renderer = Renderer::new(root);
-        let all = read_vars(root, ALL)?;
+    /// Reads the group_vars of the tree; absent files give just `env`.
+    pub fn load(view: Arc<View>) -> Result<EnvVars> {
+        let all = read_vars(&view, ALL)?;
         let mut staging = all.clone();
-        staging.extend(read_vars(root, STAGING)?);
+        staging.extend(read_vars(&view, STAGING)?);
+        let renderer = Renderer::new(view);
         let mut production = all;
         production
             .entry("env".into())
@@ -70,8 +73,9 @@ impl EnvVars {
     }
 }
 
-fn read_vars(root: &Path, rel: &str) -> Result<Vars> {
-    let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
+/// The top-level variables of a YAML vars file (empty when absent).
+pub fn read_vars(view: &View, rel: &str) -> Result<Vars> {
+    let Some(text) = view.read(rel) else {
         return Ok(Vars::new());
     };
     let masked = jinja::mask(&text);
@@ -94,12 +98,20 @@ mod tests {
 
     #[test]
     fn renders_env_suffix_per_environment() {
-        let dir = tempfile::tempdir().expect("tmp");
-        std::fs::create_dir_all(dir.path().join("inventory/group_vars")).expect("mkdir");
-        std::fs::write(dir.path().join(ALL), "env: production\nenv_suffix: \"\"\n").expect("write");
-        std::fs::write(dir.path().join(STAGING), "env: staging\nenv_suffix: .stg\n")
-            .expect("write");
-        let vars = EnvVars::load(dir.path()).expect("load");
+        let overlay = [
+            (ALL, "env: production\nenv_suffix: \"\"\n"),
+            (STAGING, "env: staging\nenv_suffix: .stg\n"),
+        ];
+        let overlay = overlay
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let view = View {
+            root: "/nonexistent".into(),
+            files: Vec::new(),
+            overlay,
+        };
+        let vars = EnvVars::load(Arc::new(view)).expect("load");
         let src = "c-reg{{ env_suffix }}.example.org";
         assert_eq!(
             vars.render(src, Env::Production).as_deref(),

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::ValueKind;
@@ -14,13 +15,15 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use super::filters;
 use super::value::py_str;
 use crate::error::{Error, Position, Result};
+use crate::walk::View;
 
 /// Variables for one rendering.
 pub type Vars = BTreeMap<String, Value>;
 
-/// Renders templates of one tree.
+/// Renders templates of one tree (as a [`View`]: planned edits included).
+#[derive(Clone)]
 pub struct Renderer {
-    root: PathBuf,
+    view: Arc<View>,
 }
 
 /// Ansible's per-template overrides from a `#jinja2:` first line.
@@ -44,17 +47,20 @@ impl Default for Overrides {
 }
 
 impl Renderer {
-    pub fn new(root: &Path) -> Renderer {
-        Renderer {
-            root: root.to_path_buf(),
-        }
+    pub fn new(view: Arc<View>) -> Renderer {
+        Renderer { view }
+    }
+
+    pub fn view(&self) -> &View {
+        &self.view
     }
 
     /// Renders the tree file `rel` with `vars`.
     pub fn render_file(&self, rel: &str, vars: &Vars) -> Result<String> {
-        let path = self.root.join(rel);
-        let source = std::fs::read_to_string(&path)
-            .map_err(|e| Error::file(Path::new(rel), format!("cannot read template: {e}")))?;
+        let source = self
+            .view
+            .read(rel)
+            .ok_or_else(|| Error::file(Path::new(rel), "cannot read template"))?;
         self.render(rel, &source, vars)
     }
 
@@ -126,10 +132,10 @@ impl Renderer {
         });
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
-        let root = self.root.clone();
-        env.set_path_join_callback(move |name, parent| join(&root, name, parent));
-        let root = self.root.clone();
-        env.set_loader(move |name| load(&root, name));
+        let view = Arc::clone(&self.view);
+        env.set_path_join_callback(move |name, parent| join(&view, name, parent));
+        let view = Arc::clone(&self.view);
+        env.set_loader(move |name| Ok(load(&view, name)));
         env
     }
 
@@ -146,8 +152,8 @@ impl Renderer {
                 out.extend(t.undeclared_variables(false));
             }
             for included in literal_includes(&source) {
-                let joined = join(&self.root, &included, &name).into_owned();
-                if let Ok(Some(text)) = load(&self.root, &joined) {
+                let joined = join(&self.view, &included, &name).into_owned();
+                if let Some(text) = load(&self.view, &joined) {
                     queue.push((joined, text));
                 }
             }
@@ -177,11 +183,11 @@ fn quoted(text: &str) -> Option<String> {
 
 /// `./x` and `../x` are relative to the including template; other names are looked for beside
 /// it first, then from the tree root (as Ansible's template search path does).
-fn join<'s>(root: &Path, name: &'s str, parent: &'s str) -> Cow<'s, str> {
+fn join<'s>(view: &View, name: &'s str, parent: &'s str) -> Cow<'s, str> {
     let dir = parent.rsplit_once('/').map_or("", |(d, _)| d);
     let beside = normalize(&format!("{dir}/{name}"));
     let relative = name.starts_with("./") || name.starts_with("../");
-    if relative || root.join(&beside).is_file() {
+    if relative || view.exists(&beside) {
         Cow::Owned(beside)
     } else {
         Cow::Owned(normalize(name))
@@ -203,16 +209,13 @@ fn normalize(path: &str) -> String {
 }
 
 /// Loads a template from the tree. Paths never leave the tree and symlinks are not followed.
-fn load(root: &Path, name: &str) -> std::result::Result<Option<String>, minijinja::Error> {
+fn load(view: &View, name: &str) -> Option<String> {
     let rel = normalize(name);
-    let path = root.join(&rel);
-    let is_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
-    if rel.is_empty() || !is_file {
-        return Ok(None);
+    if rel.is_empty() {
+        None
+    } else {
+        view.read(&rel)
     }
-    std::fs::read_to_string(&path)
-        .map(Some)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, e.to_string()))
 }
 
 /// Splits off a `#jinja2:` first line and reads its overrides (Ansible's template module).
@@ -293,20 +296,22 @@ fn template_value(renderer: &Renderer, value: &Value, vars: &Vars) -> Value {
 mod tests {
     use super::*;
 
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tmp");
-        for (rel, text) in files {
-            let path = dir.path().join(rel);
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, text).expect("write");
-        }
-        dir
+    /// A renderer over an in-memory tree.
+    fn renderer(files: &[(&str, &str)]) -> Renderer {
+        let overlay = files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Renderer::new(Arc::new(View {
+            root: PathBuf::from("/nonexistent"),
+            files: Vec::new(),
+            overlay,
+        }))
     }
 
     #[test]
     fn ansible_settings_and_python_printing() {
-        let dir = tree(&[]);
-        let r = Renderer::new(dir.path());
+        let r = renderer(&[]);
         let vars = Vars::from([
             ("flag".to_string(), Value::from(true)),
             ("items".to_string(), Value::from(vec!["a", "b"])),
@@ -323,11 +328,10 @@ mod tests {
 
     #[test]
     fn relative_includes_and_headers() {
-        let dir = tree(&[
+        let r = renderer(&[
             ("roles/r/templates/main.j2", "A{% include './part.j2' %}B"),
             ("roles/r/templates/part.j2", "[{{ x }}]"),
         ]);
-        let r = Renderer::new(dir.path());
         let vars = Vars::from([("x".to_string(), Value::from(1))]);
         assert_eq!(
             r.render_file("roles/r/templates/main.j2", &vars)
@@ -346,8 +350,7 @@ mod tests {
 
     #[test]
     fn variables_are_templated_when_read() {
-        let dir = tree(&[]);
-        let r = Renderer::new(dir.path());
+        let r = renderer(&[]);
         let vars = Vars::from([
             ("a".to_string(), Value::from("{{ b }}.x")),
             ("b".to_string(), Value::from("{{ c }}")),

@@ -195,6 +195,16 @@ impl TreePath {
 
 type Filters = Vec<(String, String)>;
 
+/// `"x"` or `'x'` → `x`; anything else as it is.
+fn unquote(v: &str) -> &str {
+    for q in ['"', '\''] {
+        if let Some(inner) = v.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    v
+}
+
 fn parse_filters<'a>(
     rest: &'a str,
     source: &str,
@@ -209,12 +219,7 @@ fn parse_filters<'a>(
         .split(',')
         .map(|cond| {
             cond.split_once('=')
-                .map(|(k, v)| {
-                    (
-                        k.trim().to_string(),
-                        v.trim().trim_matches(['"', '\'']).to_string(),
-                    )
-                })
+                .map(|(k, v)| (k.trim().to_string(), unquote(v.trim()).to_string()))
                 .ok_or_else(|| format!("filter `{cond}` in path `{source}` is not key=value"))
         })
         .collect::<std::result::Result<_, _>>()?;

@@ -107,8 +107,11 @@ impl Builder<'_> {
                     ScalarStyle::DoubleQuoted => Style::Double,
                     ScalarStyle::Literal | ScalarStyle::Folded => Style::Block,
                 };
-                let raw = self.original.get(span.clone()).unwrap_or("");
-                let value = decode(raw, style);
+                let value = if style == Style::Block {
+                    decode_block(self.original, span.clone())
+                } else {
+                    decode(self.original.get(span.clone()).unwrap_or(""), style)
+                };
                 self.push(Node::Scalar(Scalar { span, style, value }));
             }
             Event::Alias(_) | Event::UnresolvedAlias(_) => self.push(Node::Alias(span)),
@@ -143,6 +146,53 @@ pub fn decode(raw: &str, style: Style) -> String {
             unescape_double(inner)
         }
         Style::Block => String::new(),
+    }
+}
+
+/// Decodes a block scalar (`|` or `>`, with `-`/`+` chomping) from the original text; `span` is
+/// the content span the parser reports (first content line's text through the end).
+pub fn decode_block(text: &str, span: Range<usize>) -> String {
+    let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let header_line = text[..start.saturating_sub(1)]
+        .rsplit('\n')
+        .next()
+        .unwrap_or("");
+    let header = header_line.trim_end().rsplit(' ').next().unwrap_or("");
+    let folded = header.starts_with('>');
+    let chomp = header.chars().find(|c| *c == '-' || *c == '+');
+    let body = text.get(start..span.end.min(text.len())).unwrap_or("");
+    let lines: Vec<&str> = body.lines().collect();
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let lines: Vec<&str> = lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or(""))
+        .collect();
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            // Folding: a break between two plain lines is a space; a break before empty lines is
+            // dropped (the empty lines each stand for one); more-indented lines keep theirs.
+            let prev = lines[i - 1];
+            let plain = |l: &str| !l.is_empty() && !l.starts_with([' ', '\t']);
+            match (folded && plain(prev), line.is_empty(), plain(line)) {
+                (true, true, _) => {}
+                (true, false, true) => out.push(' '),
+                _ => out.push('\n'),
+            }
+        }
+        out.push_str(line);
+    }
+    let content = out.trim_end_matches('\n').to_string();
+    match chomp {
+        Some('-') => content,
+        Some('+') => out + "\n",
+        _ if content.is_empty() => content,
+        _ => content + "\n",
     }
 }
 
@@ -299,6 +349,24 @@ mod tests {
         let hits = find(text, "data.\"config.yaml\"::reg.url");
         assert_eq!(hits.len(), 1);
         assert_eq!(raw(text, &hits[0]), "https://h.example/");
+    }
+
+    #[test]
+    fn block_scalars_decode_from_the_original() {
+        let text =
+            "a: >\n  template src=\"{{ f }}/x\"\n  dest=/y\n\n  end\nb: |-\n    l1\n    l2\nc: x\n";
+        let masked = mask(text);
+        let docs = parse(Path::new("t.yml"), text, &masked).expect("parses");
+        let get = |k: &str| {
+            docs[0]
+                .get(k)
+                .and_then(Node::as_scalar)
+                .expect("scalar")
+                .value
+                .clone()
+        };
+        assert_eq!(get("a"), "template src=\"{{ f }}/x\" dest=/y\nend\n");
+        assert_eq!(get("b"), "l1\nl2");
     }
 
     #[test]

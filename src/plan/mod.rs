@@ -23,7 +23,7 @@ use crate::formats::{ini, json, yaml};
 use crate::migration::{Env, Migration, RegistryRef};
 use crate::rules::{Action, Context, Format, Rule, RuleSet};
 use crate::template::Scope;
-use crate::walk::{FileText, Skip, Tree};
+use crate::walk::{FileText, Skip, Tree, View};
 
 /// One planned change to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub fn plan(
 ) -> Result<Plan> {
     let planner = Planner {
         migration,
-        vars: EnvVars::load(&tree.root)?,
+        vars: EnvVars::load(std::sync::Arc::new(View::of(tree)))?,
         finder: Finder::new(&migration.from_hosts()),
     };
     let mut out = Plan::default();

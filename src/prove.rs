@@ -1,0 +1,369 @@
+//! Proof (SPEC §6.3): render every file a rule promises values in, for each selected
+//! environment, as Ansible would; parse the rendering (JSON, YAML with embedded documents, INI
+//! with configparser's rules, duplicate keys an error); check each promised value; and check that
+//! the renderings differ from a baseline (`HEAD`, or the tree before `apply`) only on lines that
+//! name a registry.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use similar::{ChangeTag, TextDiff};
+
+use crate::ansible::EnvVars;
+use crate::ansible::render::Vars;
+use crate::ansible::tasks::{TemplateTask, template_tasks, vars_for};
+use crate::error::Result;
+use crate::formats::jinja::Envs;
+use crate::formats::tree::TreePath;
+use crate::formats::{ini, json, yaml};
+use crate::migration::{Env, Migration};
+use crate::rules::{Format, Proof, ProofPlace, Rule, RuleSet};
+use crate::template::Scope;
+use crate::walk::View;
+
+/// A promise that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Failure {
+    pub template: String,
+    pub env: Env,
+    pub rule: String,
+    /// The key or path checked (or `rendering` for a parse failure, `diff` for a baseline change).
+    pub what: String,
+    pub expected: String,
+    pub got: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Promised values checked.
+    pub checks: usize,
+    pub failures: Vec<Failure>,
+}
+
+/// The renderings of one tree: group variables per environment and the template tasks.
+struct Renderings {
+    vars: EnvVars,
+    tasks: Vec<TemplateTask>,
+}
+
+impl Renderings {
+    fn new(view: Arc<View>) -> Result<Renderings> {
+        let tasks = template_tasks(&view);
+        Ok(Renderings {
+            vars: EnvVars::load(view)?,
+            tasks,
+        })
+    }
+
+    /// The file as Ansible would write it for `env` (or as it is, when not a template).
+    fn text(&self, rel: &str, env: Env, render: bool) -> std::result::Result<String, String> {
+        let view = self.vars.renderer().view();
+        if !render {
+            return view.read(rel).ok_or_else(|| "cannot read".to_string());
+        }
+        let group = self.vars.vars(env);
+        let vars: Vars = vars_for(self.vars.renderer(), &self.tasks, rel, group)
+            .unwrap_or_else(|| group.clone());
+        self.vars
+            .renderer()
+            .render_file(rel, &vars)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Proves `rules` on `view` for `envs`; with a `baseline`, also checks that renderings changed
+/// only on registry lines.
+pub fn prove(
+    view: Arc<View>,
+    baseline: Option<Arc<View>>,
+    migration: &Migration,
+    rules: &RuleSet,
+    envs: Envs,
+) -> Result<Report> {
+    let now = Renderings::new(view)?;
+    let before = baseline.map(Renderings::new).transpose()?;
+    let mut report = Report::default();
+    let mut compared = BTreeMap::new();
+    for rule in &rules.rules {
+        for proof in &rule.proofs {
+            for env in proof.envs.intersect(envs).iter() {
+                let scope = Scope {
+                    migration,
+                    env,
+                    registry: None,
+                };
+                let Some(template) = proof.template.render(&scope) else {
+                    continue;
+                };
+                if now.vars.renderer().view().read(&template).is_none() {
+                    continue; // absent (an older tree), binary or not UTF-8 (skipped with a note)
+                }
+                let text = now.text(&template, env, proof.render);
+                check(rule, proof, &template, env, &text, &scope, &mut report);
+                if let (Some(before), Ok(text)) = (&before, &text) {
+                    compared.entry((template.clone(), env)).or_insert_with(|| {
+                        baseline_changes(
+                            before,
+                            &template,
+                            env,
+                            proof.render,
+                            text,
+                            migration,
+                            &rule.id,
+                        )
+                    });
+                }
+            }
+        }
+    }
+    report.failures.extend(compared.into_values().flatten());
+    report.failures.sort();
+    Ok(report)
+}
+
+fn check(
+    rule: &Rule,
+    proof: &Proof,
+    template: &str,
+    env: Env,
+    text: &std::result::Result<String, String>,
+    scope: &Scope<'_>,
+    report: &mut Report,
+) {
+    let fail = |what: String, expected: String, got: String| Failure {
+        template: template.into(),
+        env,
+        rule: rule.id.clone(),
+        what,
+        expected,
+        got,
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => {
+            return report
+                .failures
+                .push(fail("rendering".into(), "a rendering".into(), e.clone()));
+        }
+    };
+    let Some(expected) = proof.equals.render(scope) else {
+        return;
+    };
+    let (what, found) = match lookup(proof, text, template, scope) {
+        Ok(found) => found,
+        Err(e) => {
+            return report.failures.push(fail(
+                "rendering".into(),
+                format!("valid {:?}", proof.format).to_lowercase(),
+                e,
+            ));
+        }
+    };
+    report.checks += 1;
+    if found.is_empty() {
+        return report
+            .failures
+            .push(fail(what, expected, "nothing there".into()));
+    }
+    for value in found {
+        let got = if proof.base64 {
+            decode_base64(&value)
+        } else {
+            value
+        };
+        if got != expected {
+            report
+                .failures
+                .push(fail(what.clone(), expected.clone(), got));
+        }
+    }
+}
+
+fn decode_base64(value: &str) -> String {
+    base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|_| format!("{value} (not base64)"))
+}
+
+/// The values at the proof's place in a rendering, and a name for the place.
+fn lookup(
+    proof: &Proof,
+    text: &str,
+    template: &str,
+    scope: &Scope<'_>,
+) -> std::result::Result<(String, Vec<String>), String> {
+    let path = Path::new(template);
+    match &proof.place {
+        ProofPlace::Ini { section, key } => {
+            let doc = ini::parse(path, text, text).map_err(|e| e.to_string())?;
+            duplicates(&doc)?;
+            let values = doc
+                .entries_in(section)
+                .filter(|e| &e.key == key)
+                .map(|e| text[e.value.clone()].to_string())
+                .collect();
+            Ok((format!("[{section}] {key}"), values))
+        }
+        ProofPlace::Path(at) => {
+            let at = at.render(scope).unwrap_or_default();
+            let tree = TreePath::parse(&at)?;
+            let docs = match proof.format {
+                Format::Json => vec![json::parse(path, text, text).map_err(|e| e.to_string())?],
+                _ => yaml::parse(path, text, text).map_err(|e| e.to_string())?,
+            };
+            let hits = tree
+                .find(path, text, text, &docs)
+                .map_err(|e| e.to_string())?;
+            Ok((
+                at,
+                hits.iter()
+                    .filter_map(|h| h.value.as_scalar())
+                    .map(|s| s.value.clone())
+                    .collect(),
+            ))
+        }
+    }
+}
+
+/// configparser (strict) refuses a section or an option given twice.
+fn duplicates(doc: &ini::Ini) -> std::result::Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &doc.sections {
+        if !seen.insert(("", s.name.as_str())) {
+            return Err(format!("section `{}` appears twice", s.name));
+        }
+    }
+    for e in &doc.entries {
+        if !seen.insert((e.section.as_str(), e.key.as_str())) {
+            return Err(format!(
+                "option `{}` appears twice in [{}]",
+                e.key, e.section
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Lines of a rendering that changed since the baseline without naming a registry. A run of
+/// changed lines passes when every line it adds names a registry host or one of the migration's
+/// credential variables (credentials move with their registry); the lines it removes are what
+/// those replace. A run that only removes lines passes when each names an old host.
+fn baseline_changes(
+    before: &Renderings,
+    template: &str,
+    env: Env,
+    render: bool,
+    now: &str,
+    migration: &Migration,
+    rule: &str,
+) -> Vec<Failure> {
+    let Ok(old) = before.text(template, env, render) else {
+        return Vec::new();
+    };
+    let words = registry_words(migration);
+    let names = |line: &str| words.iter().any(|w| line.contains(w.as_str()));
+    let diff = TextDiff::from_lines(&old, now);
+    let mut out = Vec::new();
+    for group in diff.grouped_ops(0) {
+        let changes: Vec<_> = group
+            .iter()
+            .flat_map(|op| diff.iter_changes(op))
+            .filter(|c| c.tag() != ChangeTag::Equal)
+            .collect();
+        let added: Vec<_> = changes
+            .iter()
+            .filter(|c| c.tag() == ChangeTag::Insert)
+            .collect();
+        let bad: Vec<_> = if added.is_empty() {
+            changes.iter().filter(|c| !names(c.value())).collect()
+        } else if added.iter().all(|c| names(c.value())) {
+            Vec::new()
+        } else {
+            changes.iter().collect()
+        };
+        out.extend(bad.into_iter().map(|c| Failure {
+            template: template.into(),
+            env,
+            rule: rule.into(),
+            what: "diff".into(),
+            expected: "only registry lines change".into(),
+            got: format!(
+                "{}{}",
+                if c.tag() == ChangeTag::Delete {
+                    "-"
+                } else {
+                    "+"
+                },
+                crate::redact::line(c.value().trim_end())
+            ),
+        }));
+    }
+    out
+}
+
+/// Every old host and new registry host of the migration, and its credential variable names.
+fn registry_words(migration: &Migration) -> Vec<String> {
+    let mut words = registry_hosts(migration);
+    for m in migration.envs.values() {
+        words.push(m.credentials.username_var.clone());
+        words.push(m.credentials.password_var.clone());
+    }
+    words
+}
+
+/// Every old host and every new registry host of the migration.
+fn registry_hosts(migration: &Migration) -> Vec<String> {
+    let mut hosts: Vec<String> = migration
+        .envs
+        .values()
+        .flat_map(|m| {
+            m.registries
+                .values()
+                .flat_map(|r| [r.from.clone(), r.to.host.clone()])
+        })
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// A text report: one line per failure, then a summary.
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    for f in &report.failures {
+        out.push_str(&format!(
+            "FAIL {} ({}): {}: expected {}, got {} [rule {}]\n",
+            f.template, f.env, f.what, f.expected, f.got, f.rule
+        ));
+    }
+    out.push_str(&format!(
+        "verify: {} passed, {} failed\n",
+        report.checks.saturating_sub(report.failures.len()),
+        report.failures.len()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_options_are_errors() {
+        let text = "[s]\na = 1\na = 2\n";
+        let doc = ini::parse(Path::new("x"), text, text).expect("scans");
+        assert_eq!(
+            duplicates(&doc),
+            Err("option `a` appears twice in [s]".to_string())
+        );
+    }
+
+    #[test]
+    fn base64_values_decode() {
+        assert_eq!(decode_base64("dTpw"), "u:p");
+        assert!(decode_base64("!!").ends_with("(not base64)"));
+    }
+}
