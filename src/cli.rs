@@ -148,6 +148,8 @@ struct Config {
     migration: Migration,
     rules: RuleSet,
     step: u8,
+    /// The environments whose renderings may change.
+    envs: Envs,
     quiet: bool,
     verbose: bool,
 }
@@ -198,11 +200,6 @@ fn excerpt(tree: &std::path::Path, e: &Error) -> String {
 
 fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
-    if g.env != EnvArg::All && !matches!(cli.command, Command::Render { .. }) {
-        return Err(Error::Usage(
-            "--env staging|production is not available yet: this version migrates both environments together (--env all)".into(),
-        ));
-    }
     let migration = match &g.migration {
         Some(path) => Migration::load(path)?,
         None => Migration::embedded()?,
@@ -219,6 +216,11 @@ fn run(cli: Cli) -> Result<u8> {
         migration,
         rules,
         step,
+        envs: match g.env {
+            EnvArg::Staging => Envs::only(Env::Staging),
+            EnvArg::Production => Envs::only(Env::Production),
+            EnvArg::All => Envs::ALL,
+        },
         quiet: g.quiet,
         verbose: g.verbose,
     };
@@ -269,7 +271,10 @@ fn make_plan(config: &Config) -> Result<Plan> {
         &tree,
         &config.migration,
         &config.rules,
-        Selection { step: config.step },
+        Selection {
+            step: config.step,
+            envs: config.envs,
+        },
     )
 }
 
@@ -304,18 +309,19 @@ fn verify_command(config: &Config) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
     let baseline = git::head_snapshot(&config.tree)?;
     let view = Arc::new(View::of(&tree));
-    let base = baseline.as_ref().map(|dir| {
-        Arc::new(View::of(&Tree {
-            root: dir.path().to_path_buf(),
-            ..tree.clone()
-        }))
-    });
+    let base = match &baseline {
+        Some(dir) => Some(prove::Baseline {
+            view: Arc::new(View::of(&Tree::walk(dir.path())?)),
+            isolate: false,
+        }),
+        None => None,
+    };
     let report = prove::prove(
         view,
         base,
         &config.migration,
         &step_rules(config),
-        Envs::ALL,
+        config.envs,
     )?;
     let _ = write!(anstream::stdout(), "{}", prove::text(&report));
     Ok(u8::from(!report.failures.is_empty()))
@@ -344,7 +350,10 @@ fn apply_command(config: &Config) -> Result<u8> {
         &tree,
         &config.migration,
         &config.rules,
-        Selection { step: config.step },
+        Selection {
+            step: config.step,
+            envs: config.envs,
+        },
     )?;
     if plan.edits.is_empty() {
         emit_notes(config, &plan);
@@ -360,10 +369,13 @@ fn apply_command(config: &Config) -> Result<u8> {
         .collect();
     let report = prove::prove(
         Arc::new(after),
-        Some(before),
+        Some(prove::Baseline {
+            view: before,
+            isolate: true,
+        }),
         &config.migration,
         &step_rules(config),
-        Envs::ALL,
+        config.envs,
     )?;
     if !report.failures.is_empty() {
         let _ = write!(anstream::stderr(), "{}", prove::text(&report));

@@ -73,22 +73,31 @@ impl Renderings {
     }
 }
 
+/// What a proof compares renderings with.
+pub struct Baseline {
+    pub view: Arc<View>,
+    /// Environments not proven must render exactly as in the baseline (SPEC §6.7: `apply --env`).
+    pub isolate: bool,
+}
+
 /// Proves `rules` on `view` for `envs`; with a `baseline`, also checks that renderings changed
-/// only on registry lines.
+/// only on registry lines (and, isolating, not at all in the other environments).
 pub fn prove(
     view: Arc<View>,
-    baseline: Option<Arc<View>>,
+    baseline: Option<Baseline>,
     migration: &Migration,
     rules: &RuleSet,
     envs: Envs,
 ) -> Result<Report> {
+    let isolate = baseline.as_ref().is_some_and(|b| b.isolate);
+    let baseline = baseline.map(|b| b.view);
     let now = Renderings::new(view)?;
     let before = baseline.map(Renderings::new).transpose()?;
     let mut report = Report::default();
     let mut compared = BTreeMap::new();
     for rule in &rules.rules {
         for proof in &rule.proofs {
-            for env in proof.envs.intersect(envs).iter() {
+            for env in proof.envs.iter() {
                 let scope = Scope {
                     migration,
                     env,
@@ -101,6 +110,17 @@ pub fn prove(
                     continue; // absent (an older tree), binary or not UTF-8 (skipped with a note)
                 }
                 let text = now.text(&template, env, proof.render);
+                if !envs.contains(env) {
+                    // Only a rendered template has a per-environment text to keep.
+                    if let (true, true, Some(before), Ok(text)) =
+                        (isolate, proof.render, &before, &text)
+                    {
+                        compared.entry((template.clone(), env)).or_insert_with(|| {
+                            unchanged(before, &template, env, proof.render, text, &rule.id)
+                        });
+                    }
+                    continue;
+                }
                 check(rule, proof, &template, env, &text, &scope, &mut report);
                 if let (Some(before), Ok(text)) = (&before, &text) {
                     compared.entry((template.clone(), env)).or_insert_with(|| {
@@ -302,6 +322,40 @@ fn baseline_changes(
         }));
     }
     out
+}
+
+/// A rendering of an environment that was not selected must not change at all.
+fn unchanged(
+    before: &Renderings,
+    template: &str,
+    env: Env,
+    render: bool,
+    now: &str,
+    rule: &str,
+) -> Vec<Failure> {
+    let Ok(old) = before.text(template, env, render) else {
+        return Vec::new();
+    };
+    TextDiff::from_lines(&old, now)
+        .iter_all_changes()
+        .filter(|c| c.tag() != ChangeTag::Equal)
+        .map(|c| Failure {
+            template: template.into(),
+            env,
+            rule: rule.into(),
+            what: "isolation".into(),
+            expected: format!("the {env} rendering unchanged"),
+            got: format!(
+                "{}{}",
+                if c.tag() == ChangeTag::Delete {
+                    "-"
+                } else {
+                    "+"
+                },
+                crate::redact::line(c.value().trim_end())
+            ),
+        })
+        .collect()
 }
 
 /// Every old host and new registry host of the migration, and its credential variable names.

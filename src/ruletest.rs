@@ -50,7 +50,10 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     let only = RuleSet {
         rules: vec![rule.clone()],
     };
-    let selection = Selection { step: rule.step };
+    let selection = Selection {
+        step: rule.step,
+        envs: Envs::ALL,
+    };
     let before = Tree::walk(&case.join("before"))?;
     let after = Tree::walk(&case.join("after"))?;
     let mut failures = Vec::new();
@@ -81,7 +84,10 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     let (before_view, after_view) = (Arc::new(View::of(&before)), Arc::new(View::of(&after)));
     let proven = prove::prove(
         Arc::clone(&after_view),
-        Some(Arc::clone(&before_view)),
+        Some(prove::Baseline {
+            view: Arc::clone(&before_view),
+            isolate: true,
+        }),
         migration,
         &only,
         Envs::ALL,

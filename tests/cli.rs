@@ -238,21 +238,43 @@ fn symlinks_are_never_followed_and_binary_files_are_skipped() {
 }
 
 #[test]
-fn env_other_than_all_is_refused_for_now() {
-    let run = regshift(&[
-        "plan",
-        "-C",
-        arg(&repo_path("fixtures/fedora-mini")),
-        "--env",
-        "staging",
-    ]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("--env staging|production is not available yet"),
-        "{}",
-        run.stderr
+fn a_shared_ini_line_is_split_per_environment_and_completed_later() {
+    let tree = mini();
+    let ini = tree
+        .path()
+        .join("roles/bodhi2/base/templates/production.ini.j2");
+    let text = std::fs::read_to_string(&ini).expect("read");
+    let shared = text.replace(
+        "{% if env == 'staging' %}\ncontainer.destination_registry = registry.stg.fedoraproject.org\ncontainer.source_registry = candidate-registry.stg.fedoraproject.org\n{% endif %}\n",
+        "container.source_registry = candidate-registry.fedoraproject.org\ncontainer.destination_registry = registry.fedoraproject.org\n",
     );
+    assert_ne!(shared, text);
+    std::fs::write(&ini, &shared).expect("write");
+    let dir = arg(tree.path());
+    assert_eq!(
+        regshift(&["apply", "-C", dir, "--env", "staging", "-q"]).code,
+        0
+    );
+    let staged = std::fs::read_to_string(&ini).expect("read");
+    assert!(
+        staged.contains("{% if env == 'staging' %}\ncontainer.source_registry = quay.io/fedora-testing-candidate\n{% else %}\ncontainer.source_registry = candidate-registry.fedoraproject.org\n{% endif %}\n"),
+        "{staged}"
+    );
+    assert_eq!(
+        regshift(&["plan", "-C", dir, "--env", "staging"]).code,
+        0,
+        "staging is done"
+    );
+    assert_eq!(
+        regshift(&["apply", "-C", dir, "--env", "production", "-q"]).code,
+        0
+    );
+    let done = std::fs::read_to_string(&ini).expect("read");
+    assert!(
+        done.contains("{% if env == 'staging' %}\ncontainer.source_registry = quay.io/fedora-testing-candidate\n{% else %}\ncontainer.source_registry = quay.io/fedora-candidate\n{% endif %}\n"),
+        "{done}"
+    );
+    assert_eq!(regshift(&["plan", "-C", dir]).code, 0);
 }
 
 #[test]

@@ -194,3 +194,76 @@ fn identifiers_and_step_four_items_on_the_corpus_stay() {
         assert!(!changed.contains(untouched), "{untouched} changed");
     }
 }
+
+/// Renders `template` for `env` with Python's Jinja2 as Ansible does (the oracle).
+fn python_render(root: &Path, template: &str, env: &str) -> Option<String> {
+    let python = python_oracle()?;
+    let out = Command::new(python)
+        .arg(repo_path("tests/oracle/render.py"))
+        .arg(root)
+        .arg(template)
+        .arg(env)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Templates that production renders (the staging dockercfg is picked by `dockercfg-{{env}}` and
+/// never rendered for production).
+const RENDERED_TARGETS: &[&str] = &[
+    "roles/bodhi2/base/templates/production.ini.j2",
+    "roles/openshift-apps/flatpak-indexer/templates/configmap.yml",
+    "files/osbs/dockercfg-production-secret.j2",
+];
+
+#[test]
+fn staging_first_leaves_production_untouched_and_production_completes_it() {
+    let Some((_dir, root)) = corpus() else { return };
+    let dir = root.to_str().expect("utf-8 path");
+    let before = copy_tree(&root);
+    let staged = regshift(&["apply", "-C", dir, "--env", "staging", "-q"]);
+    assert_eq!(staged.code, 0, "{}", staged.stderr);
+    assert_eq!(regshift(&["verify", "-C", dir, "--env", "staging"]).code, 0);
+    assert_eq!(
+        regshift(&["verify", "-C", dir, "--env", "production"]).code,
+        1
+    );
+    assert_eq!(regshift(&["plan", "-C", dir, "--env", "staging"]).code, 0);
+    // Jinja2 (not regshift) renders production identically, and staging differently.
+    for template in RENDERED_TARGETS {
+        let (Some(old), Some(new)) = (
+            python_render(before.path(), template, "production"),
+            python_render(&root, template, "production"),
+        ) else {
+            break;
+        };
+        assert_eq!(old, new, "{template}: production rendering changed");
+    }
+    let (old, new) = (
+        python_render(before.path(), RENDERED_TARGETS[0], "staging"),
+        python_render(&root, RENDERED_TARGETS[0], "staging"),
+    );
+    assert_ne!(old.as_ref().map(String::len), Some(0));
+    assert!(old.is_none() || old != new, "staging rendering changed");
+
+    assert_eq!(
+        regshift(&["apply", "-C", dir, "--env", "production", "-q"]).code,
+        0
+    );
+    assert_eq!(regshift(&["verify", "-C", dir]).code, 0);
+    // The two steps end exactly where one `--env all` run does.
+    let all = copy_tree(before.path());
+    assert_eq!(
+        regshift(&["apply", "-C", all.path().to_str().expect("path"), "-q"]).code,
+        0
+    );
+    assert_eq!(
+        common::snapshot_bytes(&root),
+        common::snapshot_bytes(all.path())
+    );
+}

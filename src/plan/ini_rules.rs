@@ -36,20 +36,34 @@ impl Planner<'_> {
                 let seen = covered.entry(key).or_insert(Envs::NONE);
                 *seen = seen.union(site.envs);
                 holders.push(entry);
-                let wanted: BTreeMap<Env, String> = site
+                let current = &src.text[entry.value.clone()];
+                // Selected environments get the template; the others keep what they render.
+                let new: BTreeMap<Env, String> = site
                     .envs
                     .iter()
-                    .filter_map(|env| Some((env, template.render(&self.scope(env, None))?)))
+                    .filter_map(|env| match self.selected.contains(env) {
+                        true => Some((env, template.render(&self.scope(env, None))?)),
+                        false => Some((env, current.to_string())),
+                    })
                     .collect();
-                match one_value(&wanted) {
-                    Some(v) if v == src.text[entry.value.clone()] => {}
-                    Some(v) => {
-                        let mut edit = site.edit(entry.value.clone(), v, None);
-                        edit.secret = redact::is_secret(key, &edit.old) || redact::is_secret(key, &edit.new);
-                        edits.push(edit);
-                    }
-                    None => notes.push(site.note(format!("`{key}` is shared by both environments but needs a value per environment; left for a human"))),
+                let changed = new
+                    .iter()
+                    .filter(|(_, v)| v.as_str() != current)
+                    .fold(Envs::NONE, |acc, (e, _)| acc.union(Envs::only(*e)));
+                if changed == Envs::NONE {
+                    continue;
                 }
+                let site = Site {
+                    envs: changed,
+                    ..site
+                };
+                let mut edit = match one_value(&new) {
+                    Some(v) => site.edit(entry.value.clone(), v, None),
+                    None => site.edit(entry.line.clone(), split_lines(src, entry, &new), None),
+                };
+                edit.secret =
+                    redact::is_secret(key, &edit.old) || redact::is_secret(key, &edit.new);
+                edits.push(edit);
             }
         }
         if holders.is_empty() {
@@ -60,7 +74,7 @@ impl Planner<'_> {
                 .iter()
                 .any(|(k, _)| !covered.get(k.as_str()).is_some_and(|e| e.contains(env)))
         };
-        for env in Env::ALL.into_iter().filter(|env| lacks(*env)) {
+        for env in self.selected.iter().filter(|env| lacks(*env)) {
             let site = Site {
                 src,
                 rule,
@@ -110,6 +124,29 @@ impl Planner<'_> {
         let at_line_start = at == 0 || text.as_bytes().get(at - 1) == Some(&b'\n');
         at_line_start.then(|| site.edit(at..at, new, None))
     }
+}
+
+/// One INI line shared by both environments, rewritten as an `{% if env %}` block with a line per
+/// environment (SPEC §6.7).
+fn split_lines(src: &Source<'_>, entry: &Entry, values: &BTreeMap<Env, String>) -> String {
+    let text = src.text;
+    let eol = if text[entry.line.clone()].ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let prefix = &text[entry.line.start..entry.value.start];
+    let line = |env| {
+        format!(
+            "{prefix}{}{eol}",
+            values.get(&env).map(String::as_str).unwrap_or_default()
+        )
+    };
+    format!(
+        "{{% if env == 'staging' %}}{eol}{}{{% else %}}{eol}{}{{% endif %}}{eol}",
+        line(Env::Staging),
+        line(Env::Production)
+    )
 }
 
 /// The rule's keys in the order the file already has them (keys it lacks last, by name).

@@ -79,6 +79,8 @@ pub struct Plan {
 #[derive(Debug, Clone, Copy)]
 pub struct Selection {
     pub step: u8,
+    /// The environments whose renderings may change (SPEC §6.7).
+    pub envs: Envs,
 }
 
 /// Plans `rules` (those of the selected step) over `tree`.
@@ -89,6 +91,7 @@ pub fn plan(
     selection: Selection,
 ) -> Result<Plan> {
     let planner = Planner {
+        selected: selection.envs,
         migration,
         vars: EnvVars::load(std::sync::Arc::new(View::of(tree)))?,
         finder: Finder::new(&migration.from_hosts()),
@@ -138,6 +141,8 @@ struct Planner<'m> {
     migration: &'m Migration,
     vars: EnvVars,
     finder: Finder,
+    /// The environments whose renderings may change.
+    selected: Envs,
 }
 
 /// A file being planned: its text, its Jinja structure and the masked text scanners read.
@@ -145,6 +150,16 @@ struct Source<'f> {
     path: &'f str,
     text: &'f str,
     jinja: Structure,
+}
+
+impl Source<'_> {
+    /// Whether Ansible renders the whole file as a Jinja template (a `templates/` file or a
+    /// `.j2`), as opposed to YAML data whose strings it templates after parsing. A Jinja
+    /// expression written into a template goes in bare, so the other environment's rendering
+    /// stays byte-identical; in YAML data it must be a quoted string.
+    fn is_template(&self) -> bool {
+        self.path.contains("/templates/") || self.path.ends_with(".j2")
+    }
 }
 
 /// A place being edited: the file, the rule, and the environments that render the place.

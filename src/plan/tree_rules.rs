@@ -1,6 +1,12 @@
-//! Rules on YAML and JSON trees: rewrite references by context (literal ones spliced in place,
-//! Jinja-built ones rendered per environment and written back whole), set sibling values, set
-//! fixed per-environment values.
+//! Rules on YAML and JSON trees: rewrite references by context, set sibling values, set fixed
+//! per-environment values.
+//!
+//! A value is read per environment that renders it: a literal is the same everywhere, a
+//! Jinja-built value is rendered, and regshift's own split `{{ 'S' if env == 'staging' else 'P' }}`
+//! is read branch by branch. Only the selected environments get new values (SPEC §6.7); the others
+//! keep what they rendered. The result is written back as small as it can be: references spliced
+//! in place when every environment agrees and the value was a plain literal, else the whole value,
+//! as a split when the environments differ and as a plain value when they agree again.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -16,8 +22,8 @@ use crate::redact;
 use crate::rules::{Action, Anchor, Context, ReferenceAction, Rule};
 use crate::template::Template;
 
-/// The registry each environment's reference mapped to.
-type PerEnv = BTreeMap<Env, RegistryRef>;
+/// A value per environment.
+type PerEnv<T> = BTreeMap<Env, T>;
 
 impl Planner<'_> {
     pub(super) fn tree_rule(
@@ -57,133 +63,216 @@ impl Planner<'_> {
         let Some(scalar) = scalar else {
             return Vec::new();
         };
-        let site = Site {
+        let mut site = Site {
             src,
             rule,
             envs: envs_at(src, scalar.span.start, holder),
         };
+        if matches!(action.context, Context::Host | Context::ApiUrl) && is_plain_literal(scalar) {
+            // A push or login target belongs to the environment whose registry it names.
+            site.envs = site.envs.intersect(self.host_envs(&scalar.value));
+        }
         let in_flow = matches!(holder, Some(Node::Mapping { flow: true, .. }));
-        let found = self
-            .literal(&site, scalar, action.context)
-            .or_else(|| self.rendered(&site, scalar, action.context, in_flow, notes));
-        let Some((mut edits, per_env)) = found else {
+        let Some(current) = self.current(&site, scalar, notes) else {
             return Vec::new();
         };
-        // Siblings change in the environments the reference did.
+        let (new, registries) = self.rewritten(&current, action.context);
+        let changed: Envs = new
+            .iter()
+            .filter(|(env, v)| current.get(env) != Some(v))
+            .fold(Envs::NONE, |acc, (e, _)| acc.union(Envs::only(*e)));
+        if changed == Envs::NONE {
+            return Vec::new();
+        }
         let site = Site {
-            envs: edits.iter().fold(Envs::NONE, |acc, e| acc.union(e.envs)),
+            envs: changed,
             ..site
         };
+        let mut edits = match one_value(&new) {
+            Some(_) if is_plain_literal(scalar) => {
+                self.splice_references(&site, scalar, action.context)
+            }
+            Some(value) => vec![replace(
+                &site,
+                scalar,
+                &value,
+                in_flow,
+                Some(action.context),
+            )],
+            None => vec![replace(
+                &site,
+                scalar,
+                &split(&new),
+                in_flow,
+                Some(action.context),
+            )],
+        };
         for (key, template) in &action.set {
-            let Some(sibling) = holder.and_then(|h| h.get(key)).and_then(Node::as_scalar) else {
-                notes.push(site.note(format!(
+            match holder.and_then(|h| h.get(key)).and_then(Node::as_scalar) {
+                Some(sibling) => edits.extend(self.sibling(
+                    &site,
+                    sibling,
+                    key,
+                    template,
+                    &registries,
+                    in_flow,
+                    notes,
+                )),
+                None => notes.push(site.note(format!(
                     "no `{key}` beside line {}; not added",
                     line_of(src.text, scalar.span.start)
-                )));
-                continue;
-            };
-            let values: BTreeMap<Env, String> = per_env
-                .iter()
-                .filter_map(|(env, reg)| {
-                    Some((*env, template.render(&self.scope(*env, Some(reg)))?))
-                })
-                .collect();
-            let Some(value) = one_value(&values) else {
-                notes.push(site.note(format!(
-                    "`{key}` would differ per environment; left for a human"
-                )));
-                continue;
-            };
-            if sibling.value != value {
-                let mut edit = replace(&site, sibling, &value, in_flow, None);
-                edit.secret =
-                    redact::is_secret(key, &sibling.value) || redact::is_secret(key, &value);
-                edits.push(edit);
+                ))),
             }
         }
         edits
     }
 
-    /// Literal references inside `scalar`: each host is spliced in place.
-    fn literal(
+    /// The value of `scalar` in each environment that renders it.
+    fn current(
         &self,
         site: &Site<'_>,
         scalar: &Scalar,
-        context: Context,
-    ) -> Option<(Vec<Edit>, PerEnv)> {
-        let raw = &site.src.text[scalar.span.clone()];
-        let mut edits = Vec::new();
-        let mut per_env = PerEnv::new();
-        for r in self.finder.find_literal(raw) {
-            let mapped = self.migration.by_host(&r.host)?;
-            let to = &mapped.registry.to;
-            let end = if to.host.contains(':') {
-                r.end + port_len(&raw[r.end..])
-            } else {
-                r.end
-            };
-            // A push or login target belongs to the environment whose registry it names; a pull
-            // URL is rendered wherever its template is.
-            let envs = match context {
-                Context::Host | Context::ApiUrl => site.envs.intersect(Envs::only(mapped.env)),
-                Context::ImagePrefix | Context::Url => site.envs,
-            };
-            let here = Site { envs, ..*site };
-            edits.push(here.edit(
-                scalar.span.start + r.start..scalar.span.start + end,
-                target(to, context),
-                Some(context),
-            ));
-            per_env.insert(mapped.env, to.clone());
-        }
-        (!edits.is_empty()).then_some((edits, per_env))
-    }
-
-    /// A Jinja-built value: rendered per environment, rewritten, and written back whole (split
-    /// per environment when the new values differ, SPEC §6.7).
-    fn rendered(
-        &self,
-        site: &Site<'_>,
-        scalar: &Scalar,
-        context: Context,
-        in_flow: bool,
         notes: &mut Vec<Note>,
-    ) -> Option<(Vec<Edit>, PerEnv)> {
-        if !scalar.value.contains("{{") || scalar.style == Style::Block {
+    ) -> Option<PerEnv<String>> {
+        if scalar.style == Style::Block {
             return None;
         }
-        let mut new = BTreeMap::new();
-        let mut per_env = PerEnv::new();
+        if let Some(branches) = read_split(&scalar.value) {
+            return Some(
+                site.envs
+                    .iter()
+                    .filter_map(|e| Some((e, branches.get(&e)?.clone())))
+                    .collect(),
+            );
+        }
+        if !scalar.value.contains("{{") && !scalar.value.contains("{%") {
+            return Some(
+                site.envs
+                    .iter()
+                    .map(|e| (e, scalar.value.clone()))
+                    .collect(),
+            );
+        }
+        let mut out = PerEnv::new();
         for env in site.envs.iter() {
-            let Some(mut value) = self.vars.render(&scalar.value, env) else {
+            let rendered = self.vars.render(&scalar.value, env);
+            if rendered.is_none()
+                && self.finder.find_literal(&scalar.value).is_empty()
+                && !self.may_name_a_host(&scalar.value)
+            {
+                return None;
+            }
+            let Some(rendered) = rendered else {
                 notes.push(site.note(format!("cannot evaluate `{}` for {env}", scalar.value)));
                 return None;
             };
-            let refs = self.finder.find_literal(&value);
-            for r in refs.iter().rev() {
-                let mapped = self.migration.by_host(&r.host)?;
-                value.replace_range(r.start..r.end, &target(&mapped.registry.to, context));
-                per_env.insert(env, mapped.registry.to.clone());
-            }
-            if !refs.is_empty() {
-                new.insert(env, value);
-            }
+            out.insert(env, rendered);
         }
-        if new.is_empty() {
-            return None;
+        Some(out)
+    }
+
+    /// The environments whose registries the literal references in `value` name.
+    fn host_envs(&self, value: &str) -> Envs {
+        self.finder
+            .find_literal(value)
+            .iter()
+            .filter_map(|r| self.migration.by_host(&r.host))
+            .fold(Envs::NONE, |acc, m| acc.union(Envs::only(m.env)))
+    }
+
+    /// A Jinja value that could build a host of the migration: it holds a label of one (SPEC §8's
+    /// cheap prefilter).
+    fn may_name_a_host(&self, value: &str) -> bool {
+        self.migration
+            .from_hosts()
+            .iter()
+            .any(|h| h.split('.').skip(1).any(|label| value.contains(label)))
+    }
+
+    /// New values for the selected environments; the registry each one's references map to.
+    fn rewritten(
+        &self,
+        current: &PerEnv<String>,
+        context: Context,
+    ) -> (PerEnv<String>, PerEnv<RegistryRef>) {
+        let mut new = current.clone();
+        let mut registries = PerEnv::new();
+        for (env, value) in current.iter().filter(|(e, _)| self.selected.contains(**e)) {
+            let mut out = value.clone();
+            for r in self.finder.find_literal(value).iter().rev() {
+                let Some(mapped) = self.migration.by_host(&r.host) else {
+                    continue;
+                };
+                let to = &mapped.registry.to;
+                let end = if to.host.contains(':') {
+                    r.end + port_len(&value[r.end..])
+                } else {
+                    r.end
+                };
+                out.replace_range(r.start..end, &target(to, context));
+                registries.insert(*env, to.clone());
+            }
+            new.insert(*env, out);
         }
-        if new.len() != site.envs.iter().count() {
+        (new, registries)
+    }
+
+    /// Literal references inside a plain literal scalar, each host spliced in place.
+    fn splice_references(&self, site: &Site<'_>, scalar: &Scalar, context: Context) -> Vec<Edit> {
+        let raw = &site.src.text[scalar.span.clone()];
+        self.finder
+            .find_literal(raw)
+            .into_iter()
+            .filter_map(|r| {
+                let to = &self.migration.by_host(&r.host)?.registry.to;
+                let end = if to.host.contains(':') {
+                    r.end + port_len(&raw[r.end..])
+                } else {
+                    r.end
+                };
+                Some(site.edit(
+                    scalar.span.start + r.start..scalar.span.start + end,
+                    target(to, context),
+                    Some(context),
+                ))
+            })
+            .collect()
+    }
+
+    /// A `set:` sibling: the template evaluated for each changed environment.
+    #[allow(clippy::too_many_arguments)]
+    fn sibling(
+        &self,
+        site: &Site<'_>,
+        sibling: &Scalar,
+        key: &str,
+        template: &Template,
+        registries: &PerEnv<RegistryRef>,
+        in_flow: bool,
+        notes: &mut Vec<Note>,
+    ) -> Option<Edit> {
+        let values: PerEnv<String> = site
+            .envs
+            .iter()
+            .filter_map(|env| {
+                Some((
+                    env,
+                    template.render(&self.scope(env, registries.get(&env)))?,
+                ))
+            })
+            .collect();
+        let Some(value) = one_value(&values) else {
             notes.push(site.note(format!(
-                "`{}` names an old registry in only some environments; left for a human",
-                scalar.value
+                "`{key}` would differ per environment; left for a human"
             )));
             return None;
+        };
+        if sibling.value == value {
+            return None;
         }
-        let value = one_value(&new).unwrap_or_else(|| split(&new));
-        Some((
-            vec![replace(site, scalar, &value, in_flow, Some(context))],
-            per_env,
-        ))
+        let mut edit = replace(site, sibling, &value, in_flow, None);
+        edit.secret = redact::is_secret(key, &sibling.value) || redact::is_secret(key, &value);
+        Some(edit)
     }
 
     fn fixed(
@@ -200,7 +289,7 @@ impl Planner<'_> {
         let Some(value) = template.render(&self.scope(env, None)) else {
             return Vec::new();
         };
-        if scalar.value == value || scalar.style == Style::Block {
+        if !self.selected.contains(env) || scalar.value == value || scalar.style == Style::Block {
             return Vec::new();
         }
         let site = Site {
@@ -216,6 +305,11 @@ impl Planner<'_> {
     }
 }
 
+/// A scalar without Jinja whose text is its value (so references can be spliced in place).
+fn is_plain_literal(scalar: &Scalar) -> bool {
+    !scalar.value.contains("{{") && !scalar.value.contains("{%") && scalar.style != Style::Block
+}
+
 /// The environments that render `offset`: its Jinja branches and the `when:` of the mapping
 /// holding it.
 fn envs_at(src: &Source<'_>, offset: usize, holder: Option<&Node>) -> Envs {
@@ -227,7 +321,8 @@ fn envs_at(src: &Source<'_>, offset: usize, holder: Option<&Node>) -> Envs {
     src.jinja.envs_at(offset).intersect(when)
 }
 
-/// An edit replacing a whole scalar with `value`, written in the scalar's style.
+/// An edit replacing a whole scalar with `value`, written in the scalar's style. In a template a
+/// Jinja expression goes in as it is: it is rendered before anything reads the YAML.
 fn replace(
     site: &Site<'_>,
     scalar: &Scalar,
@@ -235,11 +330,20 @@ fn replace(
     in_flow: bool,
     context: Option<Context>,
 ) -> Edit {
-    let (range, new) = narrow_to_quotes(
-        site.src.text,
-        scalar,
-        yaml::encode(value, scalar.style, in_flow),
-    );
+    let bare = site.src.is_template() && value.starts_with("{{");
+    let encoded = match scalar.style {
+        Style::Plain if bare => value.to_string(),
+        Style::Single | Style::Double if bare => format!(
+            "{0}{value}{0}",
+            if scalar.style == Style::Single {
+                '\''
+            } else {
+                '"'
+            }
+        ),
+        style => yaml::encode(value, style, in_flow),
+    };
+    let (range, new) = narrow_to_quotes(site.src.text, scalar, encoded);
     site.edit(range, new, context)
 }
 
@@ -282,15 +386,46 @@ fn port_len(rest: &str) -> usize {
     if n == 0 { 0 } else { n + 1 }
 }
 
-/// An inline per-environment split (SPEC §6.7).
+const SPLIT_HEAD: &str = "{{ ";
+const SPLIT_MIDDLE: &str = " if env == 'staging' else ";
+const SPLIT_TAIL: &str = " }}";
+
+/// An inline per-environment split (SPEC §6.7): `{{ 'S' if env == 'staging' else 'P' }}`.
 fn split(values: &BTreeMap<Env, String>) -> String {
-    let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
     let get = |env| values.get(&env).map(String::as_str).unwrap_or_default();
     format!(
-        "{{{{ {} if env == 'staging' else {} }}}}",
+        "{SPLIT_HEAD}{}{SPLIT_MIDDLE}{}{SPLIT_TAIL}",
         quote(get(Env::Staging)),
         quote(get(Env::Production))
     )
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// Reads back a split this module wrote; `None` for anything else.
+fn read_split(value: &str) -> Option<BTreeMap<Env, String>> {
+    let body = value.strip_prefix(SPLIT_HEAD)?.strip_suffix(SPLIT_TAIL)?;
+    let (staging, rest) = unquote_prefix(body)?;
+    let production = rest.strip_prefix(SPLIT_MIDDLE)?;
+    let (production, tail) = unquote_prefix(production)?;
+    tail.is_empty()
+        .then(|| BTreeMap::from([(Env::Staging, staging), (Env::Production, production)]))
+}
+
+/// A single-quoted Jinja string at the start of `text`: its value and what follows.
+fn unquote_prefix(text: &str) -> Option<(String, &str)> {
+    let mut chars = text.strip_prefix('\'')?.char_indices();
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?.1),
+            '\'' => return Some((out, &text[i + 2..])),
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -302,15 +437,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn split_is_an_inline_expression() {
+    fn split_is_an_inline_expression_and_reads_back() {
         let values = BTreeMap::from([
             (Env::Production, "p.example/a".to_string()),
-            (Env::Staging, "s.example/b".to_string()),
+            (Env::Staging, "s.example/b'c".to_string()),
         ]);
+        let text = split(&values);
         assert_eq!(
-            split(&values),
-            "{{ 's.example/b' if env == 'staging' else 'p.example/a' }}"
+            text,
+            "{{ 's.example/b\\'c' if env == 'staging' else 'p.example/a' }}"
         );
+        assert_eq!(read_split(&text), Some(values));
+        assert_eq!(read_split("{{ 'a' if env == 'prod' else 'b' }}"), None);
+        assert_eq!(read_split("x{{ 'a' if env == 'staging' else 'b' }}"), None);
     }
 
     #[test]
