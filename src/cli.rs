@@ -112,8 +112,12 @@ enum Command {
     },
     /// Write the edits.
     Apply,
-    /// List every reference and its class (not in this version yet).
-    Audit,
+    /// List every reference and its class (this version: `--explain` only).
+    Audit {
+        /// The chain of definitions behind the values one line reads.
+        #[arg(long, value_name = "FILE:LINE")]
+        explain: Option<String>,
+    },
     /// The CI gate (not in this version yet).
     Check,
     /// Prove the current tree: render what the rules promise, per environment, and check it
@@ -230,7 +234,10 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Rules { command } => rules_command(&config, command),
         Command::Render { template } => render_command(&config, &template, g.env),
         Command::Verify => verify_command(&config),
-        Command::Audit | Command::Check => Err(Error::Usage(
+        Command::Audit {
+            explain: Some(target),
+        } => explain_command(&config, &target),
+        Command::Audit { .. } | Command::Check => Err(Error::Usage(
             "this command is not implemented in this version yet; use `plan` and `apply`".into(),
         )),
     }
@@ -303,6 +310,14 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     let _ = write!(anstream::stdout(), "{text}");
     emit_notes(config, &plan);
     Ok(u8::from(!plan.edits.is_empty()))
+}
+
+fn explain_command(config: &Config, target: &str) -> Result<u8> {
+    let (file, line) = crate::explain::parse_target(target)?;
+    let tree = Tree::walk(&config.tree)?;
+    let text = crate::explain::explain(Arc::new(View::of(&tree)), &config.migration, &file, line)?;
+    let _ = write!(anstream::stdout(), "{text}");
+    Ok(0)
 }
 
 fn verify_command(config: &Config) -> Result<u8> {

@@ -9,6 +9,7 @@ pub mod ansible;
 pub mod cli;
 pub mod edit;
 pub mod error;
+pub mod explain;
 pub mod find;
 pub mod formats;
 pub mod git;

@@ -117,11 +117,16 @@ struct RuleSpec {
     /// Migration step (SPEC §2): 1–4.
     step: u8,
     class: Class,
-    /// Globs relative to the tree root.
+    /// Globs relative to the tree root (not with `variable`).
+    #[serde(default)]
     files: Vec<String>,
     format: Format,
-    /// YAML/JSON: a path (see `formats::tree`); INI: a section name.
+    /// YAML/JSON: a path (see `formats::tree`); INI: a section name (not with `variable`).
+    #[serde(default)]
     select: String,
+    /// Instead of `files` and `select`: the variable a template reads; the rule edits it where it
+    /// is defined (task vars, set_fact, group_vars, …), found by following Ansible's precedence.
+    variable: Option<VariableSpec>,
     #[serde(default)]
     anchor: Anchor,
     /// How a reference in the selected value is rewritten.
@@ -139,6 +144,22 @@ struct RuleSpec {
     /// What the rendered configuration must carry once the rule has run (`verify`, `apply`).
     #[serde(default)]
     prove: Vec<ProofSpec>,
+}
+
+/// A template variable, as a rule names it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VariableSpec {
+    /// The template that reads it (`${env}` allowed).
+    template: String,
+    name: String,
+}
+
+/// A variable a rule traces to its definitions.
+#[derive(Debug, Clone)]
+pub struct Traced {
+    pub template: Template,
+    pub name: String,
 }
 
 /// One promised value in a rendered file, as written in a rule.
@@ -226,6 +247,8 @@ pub struct Rule {
     pub select: String,
     pub action: Action,
     pub proofs: Vec<Proof>,
+    /// Set when the rule edits a variable where it is defined (its place comes from tracing).
+    pub traced: Option<Traced>,
     /// The file the rule came from, and its text.
     pub source: PathBuf,
     pub text: String,
@@ -302,8 +325,18 @@ impl RuleSpec {
             builder.add(glob);
         }
         let globs = builder.build().map_err(|e| bad("files", e.to_string()))?;
-        let tree_path = match self.format {
-            Format::Ini => None,
+        let traced = match &self.variable {
+            Some(v) if self.files.is_empty() && self.select.is_empty() && self.format == Format::Yaml => {
+                Some(Traced { template: Template::parse(&v.template, migration).map_err(|m| bad("variable", m))?, name: v.name.clone() })
+            }
+            Some(_) => return Err(bad("variable", "`variable` replaces `files` and `select`, and definitions are YAML (`format: yaml`)".into())),
+            None if self.files.is_empty() || self.select.is_empty() => {
+                return Err(bad("files", "a rule names `files` and `select`, or a `variable`".into()));
+            }
+            None => None,
+        };
+        let tree_path = match (self.format, &traced) {
+            (Format::Ini, _) | (_, Some(_)) => None,
             _ => Some(TreePath::parse(&self.select).map_err(|m| bad("select", m))?),
         };
         let compile =
@@ -352,6 +385,7 @@ impl RuleSpec {
             .collect::<Result<_>>()?;
         Ok(Rule {
             proofs,
+            traced,
             id: self.id,
             why: self.why.trim().to_string(),
             step: self.step,

@@ -372,3 +372,34 @@ fn apply_writes_nothing_when_the_proof_fails() {
     assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
     assert_eq!(snapshot_bytes(tree.path()), before);
 }
+
+#[test]
+fn explain_traces_a_template_variable_to_its_definition() {
+    let run = regshift(&[
+        "audit",
+        "-C",
+        arg(&repo_path("fixtures/fedora-mini")),
+        "--explain",
+        "roles/koji_builder/templates/flatpak.conf:2",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Line 9, column 25 of the task file: the value of `candidate_registry:` under the task's
+    // `vars:` (4 spaces + 20 characters before it).
+    let expected = "\
+roles/koji_builder/templates/flatpak.conf:2: registry=docker://{{candidate_registry}}
+  `candidate_registry`:
+    production: roles/koji_builder/tasks/main.yml:9:25 (task vars) = \"candidate-registry{{ env_suffix }}.fedoraproject.org\"
+      renders as candidate-registry.fedoraproject.org
+    staging: roles/koji_builder/tasks/main.yml:9:25 (task vars) = \"candidate-registry{{ env_suffix }}.fedoraproject.org\"
+      renders as candidate-registry.stg.fedoraproject.org
+";
+    assert_eq!(run.stdout, expected);
+    let bad = regshift(&[
+        "audit",
+        "-C",
+        arg(&repo_path("fixtures/fedora-mini")),
+        "--explain",
+        "nofile",
+    ]);
+    assert_eq!(bad.code, 2);
+}

@@ -267,3 +267,34 @@ fn staging_first_leaves_production_untouched_and_production_completes_it() {
         common::snapshot_bytes(all.path())
     );
 }
+
+#[test]
+fn the_dockercfg_auth_is_traced_to_both_playbooks_that_render_the_secret() {
+    let Some((_dir, root)) = corpus() else { return };
+    let run = regshift(&[
+        "audit",
+        "-C",
+        root.to_str().expect("path"),
+        "--explain",
+        "files/osbs/dockercfg-production-secret.j2:1",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "  literal reference to candidate-registry.fedoraproject.org at column 12 (production)"
+        ),
+        "{}",
+        run.stdout
+    );
+    for site in [
+        "setup-orchestrator-namespace.yml:145:25 (set_fact)",
+        "setup-worker-namespace.yml:54:25 (set_fact)",
+    ] {
+        assert!(
+            run.stdout
+                .contains(&format!("    production: playbooks/groups/osbs/{site}")),
+            "{}",
+            run.stdout
+        );
+    }
+}

@@ -23,9 +23,10 @@ use crate::migration::Env;
 use crate::walk::View;
 use render::{Renderer, Vars, template_vars};
 
-/// Group variables per environment, and a renderer for the tree.
+/// Group variables per environment (and where each is defined), and a renderer for the tree.
 pub struct EnvVars {
     vars: BTreeMap<Env, Vars>,
+    defs: BTreeMap<Env, Vec<Definition>>,
     renderer: Renderer,
 }
 
@@ -35,9 +36,12 @@ const STAGING: &str = "inventory/group_vars/staging";
 impl EnvVars {
     /// Reads the group_vars of the tree; absent files give just `env`.
     pub fn load(view: Arc<View>) -> Result<EnvVars> {
-        let all = read_vars(&view, ALL)?;
-        let mut staging = all.clone();
-        staging.extend(read_vars(&view, STAGING)?);
+        let all_defs = read_defs(&view, ALL, Layer::GroupVars)?;
+        let mut staging_defs = all_defs.clone();
+        staging_defs.extend(read_defs(&view, STAGING, Layer::GroupVars)?);
+        let defs = BTreeMap::from([(Env::Production, all_defs), (Env::Staging, staging_defs)]);
+        let all = merge(&defs[&Env::Production]);
+        let mut staging = merge(&defs[&Env::Staging]);
         let renderer = Renderer::new(view);
         let mut production = all;
         production
@@ -50,7 +54,16 @@ impl EnvVars {
             (Env::Production, template_vars(&renderer, &production)),
             (Env::Staging, template_vars(&renderer, &staging)),
         ]);
-        Ok(EnvVars { vars, renderer })
+        Ok(EnvVars {
+            vars,
+            defs,
+            renderer,
+        })
+    }
+
+    /// Where the group variables of `env` are defined, lowest precedence first.
+    pub fn definitions(&self, env: Env) -> &[Definition] {
+        &self.defs[&env]
     }
 
     /// The variables of `env`.
@@ -73,23 +86,85 @@ impl EnvVars {
     }
 }
 
-/// The top-level variables of a YAML vars file (empty when absent).
-pub fn read_vars(view: &View, rel: &str) -> Result<Vars> {
-    let Some(text) = view.read(rel) else {
-        return Ok(Vars::new());
-    };
-    let masked = jinja::mask(&text);
-    let mut vars = Vars::new();
-    for doc in yaml::parse(Path::new(rel), &text, &masked)? {
-        if let Node::Mapping { entries, .. } = doc {
-            for (k, v) in &entries {
-                if let Some(k) = k.as_scalar() {
-                    vars.insert(k.value.clone(), value::from_yaml(v));
-                }
-            }
+/// Where a variable's value comes from, lowest precedence first (Ansible's order, the levels
+/// this version reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Layer {
+    RoleDefaults,
+    GroupVars,
+    PlayVars,
+    VarsFiles,
+    RoleVars,
+    TaskVars,
+    SetFact,
+}
+
+impl Layer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::RoleDefaults => "role defaults",
+            Layer::GroupVars => "group_vars",
+            Layer::PlayVars => "play vars",
+            Layer::VarsFiles => "play vars_files",
+            Layer::RoleVars => "role vars",
+            Layer::TaskVars => "task vars",
+            Layer::SetFact => "set_fact",
         }
     }
-    Ok(vars)
+}
+
+/// One definition of a variable: where it is written and what it holds.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub name: String,
+    pub value: Value,
+    pub file: String,
+    /// The value as written in `file`.
+    pub span: std::ops::Range<usize>,
+    pub layer: Layer,
+}
+
+/// The definitions in a mapping's entries.
+pub fn definitions(file: &str, entries: &[(Node, Node)], layer: Layer) -> Vec<Definition> {
+    entries
+        .iter()
+        .filter_map(|(k, v)| {
+            Some(Definition {
+                name: k.as_scalar()?.value.clone(),
+                value: value::from_yaml(v),
+                file: file.to_string(),
+                span: v.span(),
+                layer,
+            })
+        })
+        .collect()
+}
+
+/// The top-level definitions of a YAML vars file (none when absent).
+pub fn read_defs(view: &View, rel: &str, layer: Layer) -> Result<Vec<Definition>> {
+    let Some(text) = view.read(rel) else {
+        return Ok(Vec::new());
+    };
+    let masked = jinja::mask(&text);
+    let mut defs = Vec::new();
+    for doc in yaml::parse(Path::new(rel), &text, &masked)? {
+        if let Node::Mapping { entries, .. } = &doc {
+            defs.extend(definitions(rel, entries, layer));
+        }
+    }
+    Ok(defs)
+}
+
+/// The variables the definitions give, later ones winning.
+pub fn merge(defs: &[Definition]) -> Vars {
+    defs.iter()
+        .map(|d| (d.name.clone(), d.value.clone()))
+        .collect()
+}
+
+/// The top-level variables of a YAML vars file (empty when absent).
+pub fn read_vars(view: &View, rel: &str) -> Result<Vars> {
+    Ok(merge(&read_defs(view, rel, Layer::GroupVars)?))
 }
 
 #[cfg(test)]

@@ -10,16 +10,15 @@ use std::path::Path;
 
 use minijinja::Value;
 
-use super::read_vars;
 use super::render::{Renderer, Vars, template_vars};
-use super::value::from_yaml;
+use super::{Definition, Layer, definitions, merge, read_defs};
 use crate::formats::tree::Node;
 use crate::formats::{jinja, yaml};
 use crate::walk::View;
 
 const TEMPLATE_MODULES: &[&str] = &["template", "ansible.builtin.template"];
 
-/// A task that renders a template, with the variables it adds over group_vars.
+/// A task that renders a template, with the definitions it adds around group_vars.
 #[derive(Debug, Clone)]
 pub struct TemplateTask {
     /// The file holding the task.
@@ -28,10 +27,10 @@ pub struct TemplateTask {
     pub src: String,
     /// The role the task belongs to, if any.
     pub role: Option<String>,
-    /// Variables below group_vars (role defaults).
-    pub below: Vars,
-    /// Variables above group_vars, in precedence order already merged.
-    pub above: Vars,
+    /// Definitions below group_vars (role defaults), lowest precedence first.
+    pub below: Vec<Definition>,
+    /// Definitions above group_vars, lowest precedence first.
+    pub above: Vec<Definition>,
 }
 
 /// Every template task of the tree (YAML files under `roles/*/tasks/`, `playbooks/`, `tasks/`).
@@ -83,40 +82,46 @@ fn collect_play(
     play: &Node,
     out: &mut Vec<TemplateTask>,
 ) {
-    let mut play_vars = Vars::new();
+    let mut play_defs = Vec::new();
     if let Some(Node::Mapping { entries, .. }) = play.get("vars") {
-        extend(&mut play_vars, entries);
+        play_defs.extend(definitions(file, entries, Layer::PlayVars));
     }
     if let Some(Node::Sequence { items, .. }) = play.get("vars_files") {
         for item in items.iter().filter_map(Node::as_scalar) {
             if let Some(rel) = resolve_in_tree(view, &item.value) {
-                play_vars.extend(read_vars(view, &rel).unwrap_or_default());
+                play_defs.extend(read_defs(view, &rel, Layer::VarsFiles).unwrap_or_default());
             }
         }
     }
-    let mut facts = Vars::new();
+    let mut facts = Vec::new();
     visit(play, &mut |node| {
         if let Some(Node::Mapping { entries, .. }) = node.get("set_fact") {
-            extend(&mut facts, entries);
+            facts.extend(definitions(file, entries, Layer::SetFact));
         }
     });
     let (defaults, role_vars) = match role {
         Some(r) => (
-            read_vars(view, &format!("roles/{r}/defaults/main.yml")).unwrap_or_default(),
-            read_vars(view, &format!("roles/{r}/vars/main.yml")).unwrap_or_default(),
+            read_defs(
+                view,
+                &format!("roles/{r}/defaults/main.yml"),
+                Layer::RoleDefaults,
+            )
+            .unwrap_or_default(),
+            read_defs(view, &format!("roles/{r}/vars/main.yml"), Layer::RoleVars)
+                .unwrap_or_default(),
         ),
-        None => (Vars::new(), Vars::new()),
+        None => (Vec::new(), Vec::new()),
     };
     visit(play, &mut |node| {
         let Some(src) = template_src(node) else {
             return;
         };
-        let mut above = play_vars.clone();
-        above.extend(role_vars.clone());
+        let mut above = play_defs.clone();
+        above.extend(role_vars.iter().cloned());
         if let Some(Node::Mapping { entries, .. }) = node.get("vars") {
-            extend(&mut above, entries);
+            above.extend(definitions(file, entries, Layer::TaskVars));
         }
-        above.extend(facts.clone());
+        above.extend(facts.iter().cloned());
         out.push(TemplateTask {
             file: file.to_string(),
             src,
@@ -125,14 +130,6 @@ fn collect_play(
             above,
         });
     });
-}
-
-fn extend(vars: &mut Vars, entries: &[(Node, Node)]) {
-    for (k, v) in entries {
-        if let Some(k) = k.as_scalar() {
-            vars.insert(k.value.clone(), from_yaml(v));
-        }
-    }
 }
 
 /// Calls `f` on every mapping under `node`.
@@ -230,6 +227,27 @@ pub fn resolve_src(renderer: &Renderer, task: &TemplateTask, vars: &Vars) -> Opt
     candidates.into_iter().find(|c| view.exists(c))
 }
 
+/// The variables of one task's rendering: its definitions around the group's.
+fn task_vars(renderer: &Renderer, task: &TemplateTask, group: &Vars) -> Vars {
+    let mut vars = merge(&task.below);
+    vars.extend(group.clone());
+    vars.extend(merge(&task.above));
+    template_vars(renderer, &vars)
+}
+
+/// The tasks that render `template` with these group variables.
+fn rendering<'t>(
+    renderer: &'t Renderer,
+    tasks: &'t [TemplateTask],
+    template: &'t str,
+    group: &'t Vars,
+) -> impl Iterator<Item = (&'t TemplateTask, Vars)> + 't {
+    tasks.iter().filter_map(move |task| {
+        let vars = task_vars(renderer, task, group);
+        (resolve_src(renderer, task, &vars)? == template).then_some((task, vars))
+    })
+}
+
 /// The variables a template renders with in one environment: the first task (in path order)
 /// that renders it, merged over `group`.
 pub fn vars_for(
@@ -238,13 +256,38 @@ pub fn vars_for(
     template: &str,
     group: &Vars,
 ) -> Option<Vars> {
-    tasks.iter().find_map(|task| {
-        let mut vars = task.below.clone();
-        vars.extend(group.clone());
-        vars.extend(task.above.clone());
-        let vars = template_vars(renderer, &vars);
-        (resolve_src(renderer, task, &vars)? == template).then_some(vars)
-    })
+    rendering(renderer, tasks, template, group)
+        .next()
+        .map(|(_, vars)| vars)
+}
+
+/// Where `name` gets its value when `template` is rendered: for every task that renders it, the
+/// definition that wins (set_fact, task vars, role vars, vars_files, play vars, group_vars, role
+/// defaults). Each place once.
+pub fn trace(
+    renderer: &Renderer,
+    tasks: &[TemplateTask],
+    template: &str,
+    name: &str,
+    group: &Vars,
+    group_defs: &[Definition],
+) -> Vec<Definition> {
+    let mut out: Vec<Definition> = Vec::new();
+    for (task, _) in rendering(renderer, tasks, template, group) {
+        let winner = task
+            .above
+            .iter()
+            .rev()
+            .chain(group_defs.iter().rev())
+            .chain(task.below.iter().rev())
+            .find(|d| d.name == name);
+        if let Some(d) = winner
+            && !out.iter().any(|o| o.file == d.file && o.span == d.span)
+        {
+            out.push(d.clone());
+        }
+    }
+    out
 }
 
 /// Values are compared as text where a rule promises them.
@@ -301,12 +344,37 @@ mod tests {
         let renderer = Renderer::new(Arc::new(view.clone()));
         let tasks = template_tasks(&view);
         assert_eq!(tasks.len(), 2);
-        let group = read_vars(&view, "inventory/group_vars/all").expect("vars");
+        let group = crate::ansible::read_vars(&view, "inventory/group_vars/all").expect("vars");
         let vars =
             vars_for(&renderer, &tasks, "roles/k/templates/flatpak.conf", &group).expect("found");
         assert_eq!(text_of(&vars["reg"]), "c.example");
         let vars =
             vars_for(&renderer, &tasks, "files/osbs/cfg-production.j2", &group).expect("found");
         assert_eq!(text_of(&vars["auth"]), "<u>:p");
+        let defs = trace(
+            &renderer,
+            &tasks,
+            "roles/k/templates/flatpak.conf",
+            "reg",
+            &group,
+            &[],
+        );
+        assert_eq!(defs.len(), 1);
+        assert_eq!(
+            (defs[0].file.as_str(), defs[0].layer),
+            ("roles/k/tasks/main.yml", Layer::TaskVars)
+        );
+        let defs = trace(
+            &renderer,
+            &tasks,
+            "files/osbs/cfg-production.j2",
+            "auth",
+            &group,
+            &[],
+        );
+        assert_eq!(
+            (defs[0].file.as_str(), defs[0].layer),
+            ("playbooks/p.yml", Layer::SetFact)
+        );
     }
 }

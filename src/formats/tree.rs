@@ -53,6 +53,35 @@ impl Node {
         }
     }
 
+    /// Where the node is written.
+    pub fn span(&self) -> Range<usize> {
+        match self {
+            Node::Scalar(s) => s.span.clone(),
+            Node::Mapping { span, .. } | Node::Sequence { span, .. } | Node::Alias(span) => {
+                span.clone()
+            }
+        }
+    }
+
+    /// The mapping entry whose value starts at `offset`, anywhere under this node.
+    pub fn entry_at(&self, offset: usize) -> Option<Hit> {
+        match self {
+            Node::Mapping { entries, .. } => entries.iter().find_map(|(k, v)| {
+                if v.span().start == offset {
+                    Some(Hit {
+                        key: k.as_scalar().cloned(),
+                        value: v.clone(),
+                        parent: Some(self.clone()),
+                    })
+                } else {
+                    v.entry_at(offset)
+                }
+            }),
+            Node::Sequence { items, .. } => items.iter().find_map(|i| i.entry_at(offset)),
+            _ => None,
+        }
+    }
+
     /// The value of mapping entry `key`, if this is a mapping that has it.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match self {

@@ -14,11 +14,12 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::ansible::EnvVars;
+use crate::ansible::tasks::{template_tasks, trace};
 use crate::edit::{self, Splice};
 use crate::error::{Error, Result};
 use crate::find::Finder;
 use crate::formats::jinja::{Envs, Structure};
-use crate::formats::tree::Node;
+use crate::formats::tree::{Hit, Node};
 use crate::formats::{ini, json, yaml};
 use crate::migration::{Env, Migration, RegistryRef};
 use crate::rules::{Action, Context, Format, Rule, RuleSet};
@@ -95,6 +96,11 @@ pub fn plan(
         migration,
         vars: EnvVars::load(std::sync::Arc::new(View::of(tree)))?,
         finder: Finder::new(&migration.from_hosts()),
+        traced: BTreeMap::new(),
+    };
+    let planner = Planner {
+        traced: trace_rules(&planner, rules, selection),
+        ..planner
     };
     let mut out = Plan::default();
     if !tree.symlinks.is_empty() {
@@ -115,7 +121,11 @@ pub fn plan(
         let matching: Vec<&Rule> = rules
             .rules
             .iter()
-            .filter(|r| r.step == selection.step && r.globs.is_match(path))
+            .filter(|r| {
+                r.step == selection.step
+                    && (r.globs.is_match(path)
+                        || planner.traced.contains_key(&(path.clone(), r.id.clone())))
+            })
             .collect();
         if matching.is_empty() {
             continue;
@@ -143,6 +153,54 @@ struct Planner<'m> {
     finder: Finder,
     /// The environments whose renderings may change.
     selected: Envs,
+    /// For rules that edit a variable where it is defined: (file, rule id) → value offsets.
+    traced: BTreeMap<(String, String), Vec<usize>>,
+}
+
+/// Where the variables of traced rules are defined, for the selected environments.
+fn trace_rules(
+    planner: &Planner<'_>,
+    rules: &RuleSet,
+    selection: Selection,
+) -> BTreeMap<(String, String), Vec<usize>> {
+    let mut out: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let traced: Vec<&Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.step == selection.step && r.traced.is_some())
+        .collect();
+    if traced.is_empty() {
+        return out;
+    }
+    let renderer = planner.vars.renderer();
+    let tasks = template_tasks(renderer.view());
+    for rule in traced {
+        let Some(t) = &rule.traced else { continue };
+        let envs = match &rule.action {
+            Action::Fixed { env, .. } => Envs::only(*env),
+            _ => Envs::ALL,
+        };
+        for env in envs.intersect(selection.envs).iter() {
+            let Some(template) = t.template.render(&planner.scope(env, None)) else {
+                continue;
+            };
+            let group = planner.vars.vars(env);
+            for d in trace(
+                renderer,
+                &tasks,
+                &template,
+                &t.name,
+                group,
+                planner.vars.definitions(env),
+            ) {
+                let offsets = out.entry((d.file, rule.id.clone())).or_default();
+                if !offsets.contains(&d.span.start) {
+                    offsets.push(d.span.start);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A file being planned: its text, its Jinja structure and the masked text scanners read.
@@ -265,7 +323,25 @@ impl Planner<'_> {
         }
     }
 
+    /// The nodes a rule works on in this file: those its path finds, or the definitions its
+    /// variable was traced to.
+    fn hits(&self, src: &Source<'_>, nodes: &[Node], rule: &Rule) -> Result<Vec<Hit>> {
+        if let Some(offsets) = self.traced.get(&(src.path.to_string(), rule.id.clone())) {
+            return Ok(offsets
+                .iter()
+                .filter_map(|o| nodes.iter().find_map(|n| n.entry_at(*o)))
+                .collect());
+        }
+        match &rule.path {
+            Some(path) => path.find(Path::new(src.path), src.text, &src.jinja.masked, nodes),
+            None => Ok(Vec::new()),
+        }
+    }
+
     fn anchor_present(&self, src: &Source<'_>, doc: &Doc, rule: &Rule) -> Result<bool> {
+        if rule.traced.is_some() {
+            return Ok(true); // traced to a definition in this very file
+        }
         Ok(match (doc, &rule.path) {
             (Doc::Tree(nodes), Some(p)) => !p
                 .find(Path::new(src.path), src.text, &src.jinja.masked, nodes)?

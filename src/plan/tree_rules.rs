@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
 
 use super::{Edit, Note, Planner, Site, Source, one_value};
 use crate::error::Result;
@@ -34,10 +33,7 @@ impl Planner<'_> {
         edits: &mut Vec<Edit>,
         notes: &mut Vec<Note>,
     ) -> Result<()> {
-        let Some(path) = &rule.path else {
-            return Ok(());
-        };
-        for hit in path.find(Path::new(src.path), src.text, &src.jinja.masked, nodes)? {
+        for hit in self.hits(src, nodes, rule)? {
             let found = match &rule.action {
                 Action::Reference(action) => self.reference(src, &hit, rule, action, notes),
                 Action::Fixed { env, value } => self.fixed(src, &hit, rule, *env, value),

@@ -1,0 +1,160 @@
+//! `audit --explain FILE:LINE`: the chain of definitions behind the values a line reads. For a
+//! template line, each variable it prints is traced, per environment, through the tasks that
+//! render the file to the definition that wins (SPEC §5).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::ansible::EnvVars;
+use crate::ansible::tasks::{TemplateTask, template_tasks, trace, vars_for};
+use crate::error::{Error, Position, Result};
+use crate::find::Finder;
+use crate::migration::{Env, Migration};
+use crate::walk::View;
+
+/// Parses `FILE:LINE`.
+pub fn parse_target(target: &str) -> Result<(String, usize)> {
+    let bad = || Error::Usage(format!("--explain expects FILE:LINE, got `{target}`"));
+    let (file, line) = target.rsplit_once(':').ok_or_else(bad)?;
+    let line: usize = line.parse().map_err(|_| bad())?;
+    if line == 0 {
+        return Err(bad());
+    }
+    Ok((file.to_string(), line))
+}
+
+/// The explanation of `file:line` in the tree seen through `view`.
+pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) -> Result<String> {
+    let text = view
+        .read(file)
+        .ok_or_else(|| Error::file(Path::new(file), "cannot read"))?;
+    let Some(source) = text.lines().nth(line - 1) else {
+        return Err(Error::file(Path::new(file), format!("has no line {line}")));
+    };
+    let mut out = format!("{file}:{line}: {}\n", crate::redact::line(source.trim()));
+    let finder = Finder::new(&migration.from_hosts());
+    for r in finder.find(source) {
+        let at = Position::of(source, r.start);
+        let env = migration
+            .by_host(&r.host)
+            .map_or("no environment".to_string(), |m| m.env.to_string());
+        let _ = writeln!(
+            out,
+            "  literal reference to {} at column {} ({env})",
+            r.host, at.column
+        );
+    }
+    let names = printed_names(source);
+    if names.is_empty() {
+        return Ok(out);
+    }
+    let vars = EnvVars::load(Arc::clone(&view))?;
+    let tasks = template_tasks(&view);
+    for name in names {
+        chain(&mut out, &vars, &tasks, file, &name);
+    }
+    Ok(out)
+}
+
+fn chain(out: &mut String, vars: &EnvVars, tasks: &[TemplateTask], file: &str, name: &str) {
+    let _ = writeln!(out, "  `{name}`:");
+    let renderer = vars.renderer();
+    for env in Env::ALL {
+        let defs = trace(
+            renderer,
+            tasks,
+            file,
+            name,
+            vars.vars(env),
+            vars.definitions(env),
+        );
+        let value = vars_for(renderer, tasks, file, vars.vars(env)).and_then(|task_vars| {
+            renderer
+                .render("<explain>", &format!("{{{{ {name} }}}}"), &task_vars)
+                .ok()
+        });
+        if defs.is_empty() {
+            let _ = writeln!(
+                out,
+                "    {env}: not defined where the tree can see it (a secret from the private vars, or the file is not rendered by a template task)"
+            );
+            continue;
+        }
+        for d in defs {
+            let text = renderer.view().read(&d.file).unwrap_or_default();
+            let at = Position::of(&text, d.span.start);
+            let written = text
+                .get(d.span.clone())
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    {env}: {}:{}:{} ({}) = {}",
+                d.file,
+                at.line,
+                at.column,
+                d.layer.name(),
+                crate::redact::line(&format!("{name}: {written}"))
+                    .trim_start_matches(&format!("{name}: "))
+            );
+        }
+        if let Some(value) = value {
+            let _ = writeln!(
+                out,
+                "      renders as {}",
+                crate::redact::line(&format!("{name}: {value}"))
+                    .trim_start_matches(&format!("{name}: "))
+            );
+        }
+    }
+}
+
+/// Top-level variable names printed by `{{ … }}` on a line (the first name of each expression).
+fn printed_names(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for piece in line.split("{{").skip(1) {
+        let expr = piece.split("}}").next().unwrap_or_default().trim();
+        let name: String = expr
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let keyword = [
+            "if", "not", "true", "false", "none", "True", "False", "None",
+        ]
+        .contains(&name.as_str());
+        if !name.is_empty()
+            && !keyword
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && !out.contains(&name)
+        {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_names() {
+        assert_eq!(
+            parse_target("a/b.conf:2").expect("ok"),
+            ("a/b.conf".to_string(), 2)
+        );
+        assert!(parse_target("a/b.conf").is_err());
+        assert!(parse_target("a:0").is_err());
+        assert_eq!(
+            printed_names("registry=docker://{{candidate_registry}}"),
+            ["candidate_registry"]
+        );
+        assert_eq!(
+            printed_names("{{ a | b64encode }} {{ 'x' }} {{ b.c }}"),
+            ["a", "b"]
+        );
+    }
+}
