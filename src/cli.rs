@@ -112,7 +112,8 @@ enum Command {
     },
     /// Write the edits.
     Apply,
-    /// List every reference and its class (this version: `--explain` only).
+    /// List every reference (literal or built by Jinja) and the rule that claims it (exit 1 when
+    /// one is unclassified).
     Audit {
         /// The chain of definitions behind the values one line reads.
         #[arg(long, value_name = "FILE:LINE")]
@@ -237,7 +238,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Audit {
             explain: Some(target),
         } => explain_command(&config, &target),
-        Command::Audit { .. } | Command::Check => Err(Error::Usage(
+        Command::Audit { explain: None } => audit_command(&config),
+        Command::Check => Err(Error::Usage(
             "this command is not implemented in this version yet; use `plan` and `apply`".into(),
         )),
     }
@@ -310,6 +312,22 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     let _ = write!(anstream::stdout(), "{text}");
     emit_notes(config, &plan);
     Ok(u8::from(!plan.edits.is_empty()))
+}
+
+fn audit_command(config: &Config) -> Result<u8> {
+    let tree = Tree::walk(&config.tree)?;
+    let claims = plan::plan(
+        &tree,
+        &config.migration,
+        &config.rules,
+        Selection {
+            step: 2,
+            envs: Envs::ALL,
+        },
+    )?;
+    let found = crate::audit::audit(&tree, &config.migration, &config.rules, &claims)?;
+    let _ = write!(anstream::stdout(), "{}", crate::audit::table(&found));
+    Ok(u8::from(found.iter().any(|f| f.rule.is_none())))
 }
 
 fn explain_command(config: &Config, target: &str) -> Result<u8> {

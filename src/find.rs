@@ -4,7 +4,11 @@
 //! A match counts only at hostname boundaries, so `candidate-registry.example.org` is never a
 //! reference to `registry.example.org`.
 
+use std::collections::BTreeMap;
+
 use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::migration::Env;
 
 /// One occurrence of a host in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +90,103 @@ impl Finder {
     }
 }
 
+/// A hostname built by Jinja (`registry{{ env_suffix }}.example.org`): where it is written, and
+/// the host of the migration it renders to in each environment that makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub start: usize,
+    pub end: usize,
+    pub hosts: BTreeMap<Env, String>,
+}
+
+/// The domain suffixes of `hosts` (all but the first label): a line that builds one of them with
+/// Jinja still spells its suffix out, so only lines holding `{{` and a suffix are rendered
+/// (SPEC §8).
+pub fn suffixes(hosts: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = hosts
+        .iter()
+        .filter_map(|h| h.split_once('.').map(|(_, rest)| format!(".{rest}")))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl Finder {
+    /// Jinja-built references in `text`: candidate hostnames on prefiltered lines, rendered per
+    /// environment by `render` (which returns `None` when it cannot know the value).
+    pub fn find_built(
+        &self,
+        text: &str,
+        suffixes: &[String],
+        render: impl Fn(&str, Env) -> Option<String>,
+    ) -> Vec<Built> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            if !line.contains("{{") || !suffixes.iter().any(|s| line.contains(s.as_str())) {
+                continue;
+            }
+            for range in candidates(line) {
+                let token = &line[range.clone()];
+                if !token.contains("{{") || !suffixes.iter().any(|s| token.contains(s.as_str())) {
+                    continue;
+                }
+                let hosts: BTreeMap<Env, String> = Env::ALL
+                    .into_iter()
+                    .filter_map(|env| {
+                        let rendered = render(token, env)?;
+                        let found = self.find_literal(&rendered);
+                        (found.len() == 1 && found[0].start == 0 && found[0].end == rendered.len())
+                            .then(|| (env, found[0].host.clone()))
+                    })
+                    .collect();
+                if !hosts.is_empty() {
+                    out.push(Built {
+                        start: start + range.start,
+                        end: start + range.end,
+                        hosts,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Maximal runs of hostname characters and `{{ … }}` expressions on a line.
+fn candidates(line: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut run: Option<usize> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'{' && bytes.get(i + 1) == Some(&b'{') {
+            match line[i..].find("}}") {
+                Some(close) => {
+                    run.get_or_insert(i);
+                    i += close + 2;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+            run.get_or_insert(i);
+        } else if let Some(s) = run.take() {
+            out.push(s..i);
+        }
+        i += 1;
+    }
+    if let Some(s) = run {
+        out.push(s..i.min(bytes.len()));
+    }
+    out
+}
+
 /// A hostname boundary: not preceded by a letter, digit, `.` or `-` (nor an escaped dot `\.`),
 /// not followed by a letter, digit or `-`.
 fn at_boundary(bytes: &[u8], start: usize, end: usize) -> bool {
@@ -150,6 +251,29 @@ mod tests {
                 .find(r"cdn\.registry\.fedoraproject\.org")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn jinja_built_hosts_render_per_environment() {
+        let finder = Finder::new(&[
+            "registry.example.org".into(),
+            "registry.stg.example.org".into(),
+        ]);
+        let text = "a: https://registry{{ env_suffix }}.example.org/x\nb: odcs{{ env_suffix }}.example.org\nc: {{ x }}\n";
+        let render = |t: &str, env: Env| {
+            Some(t.replace(
+                "{{ env_suffix }}",
+                if env == Env::Staging { ".stg" } else { "" },
+            ))
+        };
+        let built = finder.find_built(text, &suffixes(&["registry.example.org".into()]), render);
+        assert_eq!(built.len(), 1);
+        assert_eq!(
+            &text[built[0].start..built[0].end],
+            "registry{{ env_suffix }}.example.org"
+        );
+        assert_eq!(built[0].hosts[&Env::Staging], "registry.stg.example.org");
+        assert_eq!(built[0].hosts[&Env::Production], "registry.example.org");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! ([`edit`]) → [`report`] renders them; `apply` writes them atomically.
 
 pub mod ansible;
+pub mod audit;
 pub mod cli;
 pub mod edit;
 pub mod error;

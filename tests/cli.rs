@@ -403,3 +403,44 @@ roles/koji_builder/templates/flatpak.conf:2: registry=docker://{{candidate_regis
     ]);
     assert_eq!(bad.code, 2);
 }
+
+#[test]
+fn audit_lists_literal_and_jinja_built_references_with_their_claims() {
+    let tree = mini();
+    let dir = arg(tree.path());
+    let before = regshift(&["audit", "-C", dir]);
+    assert_eq!(
+        before.code, 1,
+        "the traps are not classified yet: {}",
+        before.stdout
+    );
+    // Positions read off the fixture by hand: the host starts after `cert_dest_dir: "/etc/docker/certs.d/`
+    // (4 + 16 + 20 characters) and after `deltas_uri: https://` (4 + 12 + 8); the releng login is
+    // line 14 of its file, after `candidate_registry: "` (6 + 21).
+    for line in [
+        "playbooks/groups/bodhi-backend.yml:7:41\tregistry.fedoraproject.org | registry.stg.fedoraproject.org\tjinja\tproduction,staging\tunclassified\t-",
+        "roles/openshift-apps/flatpak-indexer/templates/configmap.yml:12:25\tregistry.stg.fedoraproject.org\tjinja\tstaging\tunclassified\t-",
+        "roles/koji_builder/tasks/main.yml:9:26\tcandidate-registry.fedoraproject.org | candidate-registry.stg.fedoraproject.org\tjinja\tproduction,staging\trewrite (step 2)\tkoji-flatpak-registry",
+        "playbooks/groups/releng-compose.yml:14:28\tcandidate-registry.stg.fedoraproject.org\tliteral\tproduction,staging\trewrite (step 2)\tlogin-registry-params",
+    ] {
+        assert!(
+            before.stdout.lines().any(|l| l == line),
+            "missing {line}\n{}",
+            before.stdout
+        );
+    }
+    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    let after = regshift(&["audit", "-C", dir]);
+    assert!(
+        !after.stdout.contains("rewrite (step 2)"),
+        "{}",
+        after.stdout
+    );
+    assert!(
+        after
+            .stdout
+            .contains("playbooks/groups/bodhi-backend.yml:7:41"),
+        "step-4 items stay: {}",
+        after.stdout
+    );
+}

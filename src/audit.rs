@@ -1,0 +1,170 @@
+//! `audit`: every reference to the migration's old registries in the tree, literal or built by
+//! Jinja (SPEC §2, §8), with where it is, the environments that render it, and the rule that
+//! claims it. A reference no rule claims is unclassified, never silently kept.
+//!
+//! This version knows the claims of the step-2 rewrite rules (a reference inside a place they
+//! edit); classes for what stays, redirects and decommissions come with their rules.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::ansible::EnvVars;
+use crate::error::{Position, Result};
+use crate::find::{Finder, suffixes};
+use crate::formats::jinja::{Envs, Structure};
+use crate::migration::Migration;
+use crate::plan::Plan;
+use crate::rules::{Class, RuleSet};
+use crate::walk::{Tree, View};
+
+/// One reference.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    pub path: String,
+    pub start: usize,
+    pub end: usize,
+    pub at: Position,
+    /// The host, or for a Jinja-built reference the hosts it renders to (`a | b`).
+    pub host: String,
+    pub built: bool,
+    pub envs: Envs,
+    /// The rule claiming it and its class, if any.
+    pub rule: Option<(String, Class, u8)>,
+}
+
+/// Finds every reference in `tree`; `claims` is the plan of the step's edits (an edit that covers
+/// a reference claims it for its rule).
+pub fn audit(
+    tree: &Tree,
+    migration: &Migration,
+    rules: &RuleSet,
+    claims: &Plan,
+) -> Result<Vec<Finding>> {
+    let finder = Finder::new(&migration.from_hosts());
+    let suffixes = suffixes(&migration.from_hosts());
+    let vars = EnvVars::load(Arc::new(View::of(tree)))?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = tree.files.len().div_ceil(threads).max(1);
+    let mut found: Vec<Finding> = std::thread::scope(|scope| {
+        let workers: Vec<_> = tree
+            .files
+            .chunks(chunk)
+            .map(|files| {
+                scope.spawn(|| {
+                    files
+                        .iter()
+                        .flat_map(|path| scan(tree, path, &finder, &suffixes, &vars))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for f in &mut found {
+        // An edit that overlaps the reference claims it for its rule.
+        f.rule = claims
+            .edits
+            .iter()
+            .find(|e| e.path == f.path && e.range.start < f.end && f.start < e.range.end)
+            .and_then(|e| rules.get(&e.rule).map(|r| (r.id.clone(), r.class, r.step)));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The references of one file (none for unreadable, binary or non-UTF-8 files).
+fn scan(
+    tree: &Tree,
+    path: &str,
+    finder: &Finder,
+    suffixes: &[String],
+    vars: &EnvVars,
+) -> Vec<Finding> {
+    let Ok(Ok(file)) = tree.read(path) else {
+        return Vec::new();
+    };
+    let text = &file.text;
+    let literal = finder.find(text);
+    let maybe_built = text.contains("{{") && suffixes.iter().any(|s| text.contains(s.as_str()));
+    if literal.is_empty() && !maybe_built {
+        return Vec::new();
+    }
+    let jinja = Structure::of(text);
+    let mut out: Vec<Finding> = literal
+        .into_iter()
+        .map(|r| Finding {
+            path: path.to_string(),
+            at: Position::of(text, r.start),
+            envs: jinja.envs_at(r.start),
+            built: false,
+            rule: None,
+            host: r.host,
+            start: r.start,
+            end: r.end,
+        })
+        .collect();
+    if maybe_built {
+        for b in finder.find_built(text, suffixes, |t, env| vars.render(t, env)) {
+            let envs = b
+                .hosts
+                .keys()
+                .fold(Envs::NONE, |acc, e| acc.union(Envs::only(*e)))
+                .intersect(jinja.envs_at(b.start));
+            let mut hosts: Vec<&str> = b
+                .hosts
+                .iter()
+                .filter(|(e, _)| envs.contains(**e))
+                .map(|(_, h)| h.as_str())
+                .collect();
+            hosts.dedup();
+            out.push(Finding {
+                path: path.to_string(),
+                at: Position::of(text, b.start),
+                host: hosts.join(" | "),
+                built: true,
+                envs,
+                rule: None,
+                start: b.start,
+                end: b.end,
+            });
+        }
+    }
+    out
+}
+
+/// The table: one line per reference, then a summary.
+pub fn table(found: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in found {
+        let envs: Vec<&str> = f.envs.iter().map(|e| e.name()).collect();
+        let (class, rule) = match &f.rule {
+            Some((id, class, step)) => (
+                format!("{class:?} (step {step})").to_lowercase(),
+                id.as_str(),
+            ),
+            None => ("unclassified".to_string(), "-"),
+        };
+        let kind = if f.built { "jinja" } else { "literal" };
+        let _ = writeln!(
+            out,
+            "{}:{}:{}\t{}\t{kind}\t{}\t{class}\t{rule}",
+            f.path,
+            f.at.line,
+            f.at.column,
+            f.host,
+            envs.join(",")
+        );
+    }
+    let unclassified = found.iter().filter(|f| f.rule.is_none()).count();
+    let built = found.iter().filter(|f| f.built).count();
+    let _ = writeln!(
+        out,
+        "audit: {} references ({built} built by Jinja), {} classified, {unclassified} unclassified",
+        found.len(),
+        found.len() - unclassified
+    );
+    out
+}
