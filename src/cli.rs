@@ -439,7 +439,11 @@ fn render_command(config: &Config, template: &str, env: EnvArg) -> Result<u8> {
     };
     let tree = Tree::walk(&config.tree)?;
     let vars = EnvVars::load(std::sync::Arc::new(View::of(&tree)))?;
-    let text = vars.renderer().render_file(template, vars.vars(env))?;
+    let playbooks = crate::ansible::tasks::Playbooks::load(vars.renderer().view());
+    let task_vars = playbooks
+        .vars_for(&vars, template, env)
+        .unwrap_or_else(|| vars.vars(env).clone());
+    let text = vars.renderer().render_file(template, &task_vars)?;
     let _ = write!(anstream::stdout(), "{text}");
     Ok(0)
 }

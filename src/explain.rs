@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::ansible::EnvVars;
-use crate::ansible::tasks::{TemplateTask, template_tasks, trace, vars_for};
+use crate::ansible::tasks::Playbooks;
 use crate::error::{Error, Position, Result};
 use crate::find::Finder;
 use crate::migration::{Env, Migration};
@@ -50,26 +50,19 @@ pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) 
         return Ok(out);
     }
     let vars = EnvVars::load(Arc::clone(&view))?;
-    let tasks = template_tasks(&view);
+    let playbooks = Playbooks::load(&view);
     for name in names {
-        chain(&mut out, &vars, &tasks, file, &name);
+        chain(&mut out, &vars, &playbooks, file, &name);
     }
     Ok(out)
 }
 
-fn chain(out: &mut String, vars: &EnvVars, tasks: &[TemplateTask], file: &str, name: &str) {
+fn chain(out: &mut String, vars: &EnvVars, playbooks: &Playbooks, file: &str, name: &str) {
     let _ = writeln!(out, "  `{name}`:");
     let renderer = vars.renderer();
     for env in Env::ALL {
-        let defs = trace(
-            renderer,
-            tasks,
-            file,
-            name,
-            vars.vars(env),
-            vars.definitions(env),
-        );
-        let value = vars_for(renderer, tasks, file, vars.vars(env)).and_then(|task_vars| {
+        let defs = playbooks.trace(vars, file, name, env);
+        let value = playbooks.vars_for(vars, file, env).and_then(|task_vars| {
             renderer
                 .render("<explain>", &format!("{{{{ {name} }}}}"), &task_vars)
                 .ok()

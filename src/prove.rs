@@ -13,7 +13,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::ansible::EnvVars;
 use crate::ansible::render::Vars;
-use crate::ansible::tasks::{TemplateTask, template_tasks, vars_for};
+use crate::ansible::tasks::Playbooks;
 use crate::error::Result;
 use crate::formats::jinja::Envs;
 use crate::formats::tree::TreePath;
@@ -45,15 +45,15 @@ pub struct Report {
 /// The renderings of one tree: group variables per environment and the template tasks.
 struct Renderings {
     vars: EnvVars,
-    tasks: Vec<TemplateTask>,
+    playbooks: Playbooks,
 }
 
 impl Renderings {
     fn new(view: Arc<View>) -> Result<Renderings> {
-        let tasks = template_tasks(&view);
+        let playbooks = Playbooks::load(&view);
         Ok(Renderings {
             vars: EnvVars::load(view)?,
-            tasks,
+            playbooks,
         })
     }
 
@@ -63,9 +63,10 @@ impl Renderings {
         if !render {
             return view.read(rel).ok_or_else(|| "cannot read".to_string());
         }
-        let group = self.vars.vars(env);
-        let vars: Vars = vars_for(self.vars.renderer(), &self.tasks, rel, group)
-            .unwrap_or_else(|| group.clone());
+        let vars: Vars = self
+            .playbooks
+            .vars_for(&self.vars, rel, env)
+            .unwrap_or_else(|| self.vars.vars(env).clone());
         self.vars
             .renderer()
             .render_file(rel, &vars)

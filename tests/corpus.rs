@@ -303,8 +303,16 @@ fn the_dockercfg_auth_is_traced_to_both_playbooks_that_render_the_secret() {
 fn audit_finds_the_jinja_built_references_the_regex_misses() {
     let Some((_dir, root)) = corpus() else { return };
     let run = regshift(&["audit", "-C", root.to_str().expect("path")]);
-    assert_eq!(run.code, 1, "unclassified references remain until the audit rules exist");
-    let built: Vec<&str> = run.stdout.lines().filter(|l| l.contains("\tjinja\t")).map(|l| l.split('\t').next().unwrap_or_default()).collect();
+    assert_eq!(
+        run.code, 1,
+        "unclassified references remain until the audit rules exist"
+    );
+    let built: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\tjinja\t"))
+        .map(|l| l.split('\t').next().unwrap_or_default())
+        .collect();
     // context/corpus-inventory.md §1.2 and row 45: the configmap's staging deltas/icons URIs,
     // bodhi-backend's push certificate directory, and the koji task var.
     assert_eq!(
@@ -316,6 +324,10 @@ fn audit_finds_the_jinja_built_references_the_regex_misses() {
             "roles/openshift-apps/flatpak-indexer/templates/configmap.yml:16:24",
         ]
     );
-    let claimed = run.stdout.lines().filter(|l| l.contains("\trewrite (step 2)\t")).count();
+    let claimed = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\trewrite (step 2)\t"))
+        .count();
     assert_eq!(claimed, 14, "the references inside the 35 step-2 edits");
 }

@@ -7,6 +7,7 @@
 //! vars and set_fact is not modelled yet.
 
 pub mod filters;
+pub mod inventory;
 pub mod render;
 pub mod tasks;
 pub mod value;
@@ -92,11 +93,13 @@ impl EnvVars {
 pub enum Layer {
     RoleDefaults,
     GroupVars,
+    HostVars,
     PlayVars,
     VarsFiles,
     RoleVars,
     TaskVars,
     SetFact,
+    RoleParams,
 }
 
 impl Layer {
@@ -104,11 +107,13 @@ impl Layer {
         match self {
             Layer::RoleDefaults => "role defaults",
             Layer::GroupVars => "group_vars",
+            Layer::HostVars => "host_vars",
             Layer::PlayVars => "play vars",
             Layer::VarsFiles => "play vars_files",
             Layer::RoleVars => "role vars",
             Layer::TaskVars => "task vars",
             Layer::SetFact => "set_fact",
+            Layer::RoleParams => "role params",
         }
     }
 }

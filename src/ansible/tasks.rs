@@ -6,19 +6,23 @@
 //! role vars, task `vars`, `set_fact` of the same play. Host vars, inventory order, role params
 //! and `include_vars` are not read yet.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 use minijinja::Value;
 
+use super::inventory::Inventory;
 use super::render::{Renderer, Vars, template_vars};
-use super::{Definition, Layer, definitions, merge, read_defs};
+use super::{Definition, EnvVars, Layer, definitions, merge, read_defs};
 use crate::formats::tree::Node;
 use crate::formats::{jinja, yaml};
+use crate::migration::Env;
 use crate::walk::View;
 
 const TEMPLATE_MODULES: &[&str] = &["template", "ansible.builtin.template"];
 
-/// A task that renders a template, with the definitions it adds around group_vars.
+/// A task that renders a template, with the definitions it adds around the inventory's.
 #[derive(Debug, Clone)]
 pub struct TemplateTask {
     /// The file holding the task.
@@ -27,10 +31,21 @@ pub struct TemplateTask {
     pub src: String,
     /// The role the task belongs to, if any.
     pub role: Option<String>,
-    /// Definitions below group_vars (role defaults), lowest precedence first.
+    /// Definitions below the inventory's (role defaults), lowest precedence first.
     pub below: Vec<Definition>,
-    /// Definitions above group_vars, lowest precedence first.
-    pub above: Vec<Definition>,
+    /// The task's own definitions above the play's: role vars, task vars, set_fact (and, for a
+    /// task written in a playbook, that play's vars), lowest precedence first.
+    pub own: Vec<Definition>,
+    /// The plays that run the task (for a role's task: the plays that apply the role).
+    pub uses: Vec<PlayUse>,
+}
+
+/// A play that runs a task: its hosts, its vars and vars_files, and the role params it passes.
+#[derive(Debug, Clone, Default)]
+pub struct PlayUse {
+    pub hosts: Option<String>,
+    pub play: Vec<Definition>,
+    pub params: Vec<Definition>,
 }
 
 /// Every template task of the tree (YAML files under `roles/*/tasks/`, `playbooks/`, `tasks/`).
@@ -58,7 +73,136 @@ pub fn template_tasks(view: &View) -> Vec<TemplateTask> {
             }
         }
     }
+    let uses = role_uses(view);
+    for task in out.iter_mut().filter(|t| t.role.is_some()) {
+        task.uses = task
+            .role
+            .as_ref()
+            .and_then(|r| uses.get(r))
+            .cloned()
+            .unwrap_or_default();
+    }
     out
+}
+
+/// The plays of every playbook that apply each role, with the params they pass.
+fn role_uses(view: &View) -> BTreeMap<String, Vec<PlayUse>> {
+    let mut out: BTreeMap<String, Vec<PlayUse>> = BTreeMap::new();
+    for file in view.files.iter().filter(|f| is_playbook(f)) {
+        let Some(text) = view.read(file) else {
+            continue;
+        };
+        if !text.contains("role") {
+            continue;
+        }
+        let masked = jinja::mask(&text);
+        let Ok(docs) = yaml::parse(Path::new(file), &text, &masked) else {
+            continue;
+        };
+        for play in docs.iter().flat_map(|d| match d {
+            Node::Sequence { items, .. } => items.iter().collect::<Vec<_>>(),
+            _ => Vec::new(),
+        }) {
+            let hosts = play
+                .get("hosts")
+                .and_then(Node::as_scalar)
+                .map(|s| s.value.clone());
+            let play_defs = play_definitions(view, file, play);
+            let mut add = |role: &str, params: Vec<Definition>| {
+                out.entry(role.trim_matches('/').to_string())
+                    .or_default()
+                    .push(PlayUse {
+                        hosts: hosts.clone(),
+                        play: play_defs.clone(),
+                        params,
+                    });
+            };
+            if let Some(Node::Sequence { items, .. }) = play.get("roles") {
+                for item in items {
+                    match item {
+                        Node::Scalar(s) => add(&s.value, Vec::new()),
+                        Node::Mapping { entries, .. } => {
+                            let Some(role) = item
+                                .get("role")
+                                .or_else(|| item.get("name"))
+                                .and_then(Node::as_scalar)
+                            else {
+                                continue;
+                            };
+                            let params: Vec<(Node, Node)> = entries
+                                .iter()
+                                .filter(|(k, _)| {
+                                    k.as_scalar().is_some_and(|k| {
+                                        ![
+                                            "role",
+                                            "name",
+                                            "when",
+                                            "tags",
+                                            "become",
+                                            "vars",
+                                            "delegate_to",
+                                        ]
+                                        .contains(&k.value.as_str())
+                                    })
+                                })
+                                .cloned()
+                                .collect();
+                            let mut defs = definitions(file, &params, Layer::RoleParams);
+                            if let Some(Node::Mapping { entries, .. }) = item.get("vars") {
+                                defs.extend(definitions(file, entries, Layer::RoleParams));
+                            }
+                            add(&role.value, defs);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            visit(play, &mut |node| {
+                for key in [
+                    "include_role",
+                    "import_role",
+                    "ansible.builtin.include_role",
+                    "ansible.builtin.import_role",
+                ] {
+                    if let Some(role) = node
+                        .get(key)
+                        .and_then(|r| r.get("name"))
+                        .and_then(Node::as_scalar)
+                    {
+                        let params = match node.get("vars") {
+                            Some(Node::Mapping { entries, .. }) => {
+                                definitions(file, entries, Layer::RoleParams)
+                            }
+                            _ => Vec::new(),
+                        };
+                        add(&role.value, params);
+                    }
+                }
+            });
+        }
+    }
+    out
+}
+
+fn is_playbook(file: &str) -> bool {
+    (file.ends_with(".yml") || file.ends_with(".yaml"))
+        && (file.starts_with("playbooks/") || !file.contains('/'))
+}
+
+/// A play's vars and the vars_files that resolve into the tree, lowest precedence first.
+fn play_definitions(view: &View, file: &str, play: &Node) -> Vec<Definition> {
+    let mut defs = Vec::new();
+    if let Some(Node::Mapping { entries, .. }) = play.get("vars") {
+        defs.extend(definitions(file, entries, Layer::PlayVars));
+    }
+    if let Some(Node::Sequence { items, .. }) = play.get("vars_files") {
+        for item in items.iter().filter_map(Node::as_scalar) {
+            if let Some(rel) = resolve_in_tree(view, &item.value) {
+                defs.extend(read_defs(view, &rel, Layer::VarsFiles).unwrap_or_default());
+            }
+        }
+    }
+    defs
 }
 
 fn is_task_file(file: &str) -> bool {
@@ -82,17 +226,16 @@ fn collect_play(
     play: &Node,
     out: &mut Vec<TemplateTask>,
 ) {
-    let mut play_defs = Vec::new();
-    if let Some(Node::Mapping { entries, .. }) = play.get("vars") {
-        play_defs.extend(definitions(file, entries, Layer::PlayVars));
-    }
-    if let Some(Node::Sequence { items, .. }) = play.get("vars_files") {
-        for item in items.iter().filter_map(Node::as_scalar) {
-            if let Some(rel) = resolve_in_tree(view, &item.value) {
-                play_defs.extend(read_defs(view, &rel, Layer::VarsFiles).unwrap_or_default());
-            }
-        }
-    }
+    // A role's task file has no play: its plays come from the playbooks that apply the role.
+    let play_defs = if role.is_none() {
+        play_definitions(view, file, play)
+    } else {
+        Vec::new()
+    };
+    let hosts = play
+        .get("hosts")
+        .and_then(Node::as_scalar)
+        .map(|s| s.value.clone());
     let mut facts = Vec::new();
     visit(play, &mut |node| {
         if let Some(Node::Mapping { entries, .. }) = node.get("set_fact") {
@@ -116,18 +259,27 @@ fn collect_play(
         let Some(src) = template_src(node) else {
             return;
         };
-        let mut above = play_defs.clone();
-        above.extend(role_vars.iter().cloned());
+        let mut own = play_defs.clone();
+        own.extend(role_vars.iter().cloned());
         if let Some(Node::Mapping { entries, .. }) = node.get("vars") {
-            above.extend(definitions(file, entries, Layer::TaskVars));
+            own.extend(definitions(file, entries, Layer::TaskVars));
         }
-        above.extend(facts.iter().cloned());
+        own.extend(facts.iter().cloned());
+        let uses = if role.is_none() {
+            vec![PlayUse {
+                hosts: hosts.clone(),
+                ..PlayUse::default()
+            }]
+        } else {
+            Vec::new()
+        };
         out.push(TemplateTask {
             file: file.to_string(),
             src,
             role: role.map(str::to_string),
             below: defaults.clone(),
-            above,
+            own,
+            uses,
         });
     });
 }
@@ -227,67 +379,114 @@ pub fn resolve_src(renderer: &Renderer, task: &TemplateTask, vars: &Vars) -> Opt
     candidates.into_iter().find(|c| view.exists(c))
 }
 
-/// The variables of one task's rendering: its definitions around the group's.
-fn task_vars(renderer: &Renderer, task: &TemplateTask, group: &Vars) -> Vars {
-    let mut vars = merge(&task.below);
-    vars.extend(group.clone());
-    vars.extend(merge(&task.above));
-    template_vars(renderer, &vars)
+/// What decides a template's variables: the template tasks, the plays that run them and the
+/// inventory (the first host, in inventory order, of those plays in an environment).
+pub struct Playbooks {
+    pub tasks: Vec<TemplateTask>,
+    pub inventory: Inventory,
+    /// Per (pattern, environment): the first host; per host: its inventory definitions.
+    first_hosts: Mutex<BTreeMap<(String, Env), Option<String>>>,
+    host_defs: Mutex<BTreeMap<String, Vec<Definition>>>,
 }
 
-/// The tasks that render `template` with these group variables.
-fn rendering<'t>(
-    renderer: &'t Renderer,
-    tasks: &'t [TemplateTask],
-    template: &'t str,
-    group: &'t Vars,
-) -> impl Iterator<Item = (&'t TemplateTask, Vars)> + 't {
-    tasks.iter().filter_map(move |task| {
-        let vars = task_vars(renderer, task, group);
-        (resolve_src(renderer, task, &vars)? == template).then_some((task, vars))
-    })
-}
-
-/// The variables a template renders with in one environment: the first task (in path order)
-/// that renders it, merged over `group`.
-pub fn vars_for(
-    renderer: &Renderer,
-    tasks: &[TemplateTask],
-    template: &str,
-    group: &Vars,
-) -> Option<Vars> {
-    rendering(renderer, tasks, template, group)
-        .next()
-        .map(|(_, vars)| vars)
-}
-
-/// Where `name` gets its value when `template` is rendered: for every task that renders it, the
-/// definition that wins (set_fact, task vars, role vars, vars_files, play vars, group_vars, role
-/// defaults). Each place once.
-pub fn trace(
-    renderer: &Renderer,
-    tasks: &[TemplateTask],
-    template: &str,
-    name: &str,
-    group: &Vars,
-    group_defs: &[Definition],
-) -> Vec<Definition> {
-    let mut out: Vec<Definition> = Vec::new();
-    for (task, _) in rendering(renderer, tasks, template, group) {
-        let winner = task
-            .above
-            .iter()
-            .rev()
-            .chain(group_defs.iter().rev())
-            .chain(task.below.iter().rev())
-            .find(|d| d.name == name);
-        if let Some(d) = winner
-            && !out.iter().any(|o| o.file == d.file && o.span == d.span)
-        {
-            out.push(d.clone());
+impl Playbooks {
+    pub fn load(view: &View) -> Playbooks {
+        Playbooks {
+            tasks: template_tasks(view),
+            inventory: Inventory::load(view),
+            first_hosts: Mutex::default(),
+            host_defs: Mutex::default(),
         }
     }
-    out
+
+    fn first_host(&self, pattern: &str, env: Env) -> Option<String> {
+        let mut cache = self.first_hosts.lock().ok()?;
+        cache
+            .entry((pattern.to_string(), env))
+            .or_insert_with(|| self.inventory.first_host(pattern, env))
+            .clone()
+    }
+
+    fn host_definitions(&self, view: &View, host: &str) -> Vec<Definition> {
+        let Ok(mut cache) = self.host_defs.lock() else {
+            return self.inventory.host_definitions(view, host);
+        };
+        cache
+            .entry(host.to_string())
+            .or_insert_with(|| self.inventory.host_definitions(view, host))
+            .clone()
+    }
+
+    /// Whether `task` could render `template` at all: a `src` without Jinja must end with the
+    /// template's file name (a cheap test before any rendering).
+    fn may_render(task: &TemplateTask, template: &str) -> bool {
+        let name = template.rsplit('/').next().unwrap_or(template);
+        task.src.contains("{{") || task.src.rsplit('/').next() == Some(name)
+    }
+
+    /// Every task that renders `template` in `env`, with its definitions in precedence order
+    /// (lowest first) and the variables they give.
+    fn renderings<'s>(
+        &'s self,
+        vars: &'s EnvVars,
+        template: &'s str,
+        env: Env,
+    ) -> impl Iterator<Item = (&'s TemplateTask, Vec<Definition>, Vars)> + 's {
+        let view = vars.renderer().view();
+        self.tasks
+            .iter()
+            .filter(move |task| Self::may_render(task, template))
+            .filter_map(move |task| {
+                let fallback = PlayUse::default();
+                let hosted = task
+                    .uses
+                    .iter()
+                    .find_map(|u| Some((u, self.first_host(u.hosts.as_deref()?, env)?)));
+                let (used, inventory_defs) = match hosted {
+                    Some((u, host)) => (u, self.host_definitions(view, &host)),
+                    None => (
+                        task.uses.first().unwrap_or(&fallback),
+                        vars.definitions(env).to_vec(),
+                    ),
+                };
+                let mut defs = task.below.clone();
+                defs.extend(inventory_defs);
+                defs.extend(used.play.iter().cloned());
+                defs.extend(task.own.iter().cloned());
+                defs.extend(used.params.iter().cloned());
+                let mut merged = merge(&defs);
+                merged
+                    .entry("env".into())
+                    .or_insert_with(|| Value::from(env.name()));
+                // Resolve `src` before templating every variable: most tasks render something else.
+                if resolve_src(vars.renderer(), task, &merged)? != template {
+                    return None;
+                }
+                Some((task, defs, template_vars(vars.renderer(), &merged)))
+            })
+    }
+
+    /// The variables `template` renders with in `env`: those of the first task (in path order)
+    /// that renders it.
+    pub fn vars_for(&self, vars: &EnvVars, template: &str, env: Env) -> Option<Vars> {
+        self.renderings(vars, template, env)
+            .next()
+            .map(|(_, _, v)| v)
+    }
+
+    /// Where `name` gets its value when `template` is rendered in `env`: for every task that
+    /// renders it, the definition that wins. Each place once.
+    pub fn trace(&self, vars: &EnvVars, template: &str, name: &str, env: Env) -> Vec<Definition> {
+        let mut out: Vec<Definition> = Vec::new();
+        for (_, defs, _) in self.renderings(vars, template, env) {
+            if let Some(d) = defs.iter().rev().find(|d| d.name == name)
+                && !out.iter().any(|o| o.file == d.file && o.span == d.span)
+            {
+                out.push(d.clone());
+            }
+        }
+        out
+    }
 }
 
 /// Values are compared as text where a rule promises them.
@@ -313,9 +512,25 @@ mod tests {
         assert_eq!(kv_arg("dest=/x", "src"), None);
     }
 
+    fn playbooks(files: &[(&str, &str)]) -> (EnvVars, Playbooks) {
+        let overlay = files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let view = View {
+            root: "/nonexistent".into(),
+            files: files.iter().map(|(k, _)| k.to_string()).collect(),
+            overlay,
+        };
+        (
+            EnvVars::load(Arc::new(view.clone())).expect("vars"),
+            Playbooks::load(&view),
+        )
+    }
+
     #[test]
     fn task_vars_and_set_facts_reach_their_template() {
-        let files = [
+        let (vars, books) = playbooks(&[
             (
                 "inventory/group_vars/all",
                 "env: production\nenv_suffix: ''\n",
@@ -331,50 +546,89 @@ mod tests {
                 "playbooks/p.yml",
                 "- hosts: x\n  vars_files:\n    - /srv/deployed/ansible/vars/global.yml\n  pre_tasks:\n    - set_fact:\n        auth: \"{{ u }}:p\"\n    - local_action: >\n        template src=\"{{ files }}/osbs/cfg-{{ env }}.j2\" dest=/tmp/x\n",
             ),
-        ];
-        let overlay = files
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let view = View {
-            root: "/nonexistent".into(),
-            files: files.iter().map(|(k, _)| k.to_string()).collect(),
-            overlay,
-        };
-        let renderer = Renderer::new(Arc::new(view.clone()));
-        let tasks = template_tasks(&view);
-        assert_eq!(tasks.len(), 2);
-        let group = crate::ansible::read_vars(&view, "inventory/group_vars/all").expect("vars");
-        let vars =
-            vars_for(&renderer, &tasks, "roles/k/templates/flatpak.conf", &group).expect("found");
-        assert_eq!(text_of(&vars["reg"]), "c.example");
-        let vars =
-            vars_for(&renderer, &tasks, "files/osbs/cfg-production.j2", &group).expect("found");
-        assert_eq!(text_of(&vars["auth"]), "<u>:p");
-        let defs = trace(
-            &renderer,
-            &tasks,
+        ]);
+        assert_eq!(books.tasks.len(), 2);
+        let got = books
+            .vars_for(&vars, "roles/k/templates/flatpak.conf", Env::Production)
+            .expect("found");
+        assert_eq!(text_of(&got["reg"]), "c.example");
+        let got = books
+            .vars_for(&vars, "files/osbs/cfg-production.j2", Env::Production)
+            .expect("found");
+        assert_eq!(text_of(&got["auth"]), "<u>:p");
+        let defs = books.trace(
+            &vars,
             "roles/k/templates/flatpak.conf",
             "reg",
-            &group,
-            &[],
+            Env::Production,
         );
-        assert_eq!(defs.len(), 1);
         assert_eq!(
             (defs[0].file.as_str(), defs[0].layer),
             ("roles/k/tasks/main.yml", Layer::TaskVars)
         );
-        let defs = trace(
-            &renderer,
-            &tasks,
+        let defs = books.trace(
+            &vars,
             "files/osbs/cfg-production.j2",
             "auth",
-            &group,
-            &[],
+            Env::Production,
         );
         assert_eq!(
             (defs[0].file.as_str(), defs[0].layer),
             ("playbooks/p.yml", Layer::SetFact)
+        );
+    }
+
+    #[test]
+    fn the_first_host_of_the_play_brings_its_group_and_host_vars_and_role_params_win() {
+        let (vars, books) = playbooks(&[
+            (
+                "inventory/inventory",
+                "[web]\nweb01.example\n[web_stg]\nweb01.stg.example\n[staging]\nweb01.stg.example\n",
+            ),
+            ("inventory/group_vars/all", "env: production\nport: 1\n"),
+            ("inventory/group_vars/staging", "env: staging\n"),
+            ("inventory/group_vars/web_stg", "port: 2\n"),
+            ("inventory/host_vars/web01.stg.example", "name: stg-host\n"),
+            ("roles/w/defaults/main.yml", "name: default\nmode: plain\n"),
+            (
+                "roles/w/tasks/main.yml",
+                "- template: src=w.conf dest=/etc/w\n",
+            ),
+            (
+                "roles/w/templates/w.conf",
+                "{{ name }} {{ port }} {{ mode }}\n",
+            ),
+            (
+                "playbooks/web.yml",
+                "- hosts: web:web_stg\n  roles:\n  - role: w\n    mode: tls\n",
+            ),
+        ]);
+        let stg = books
+            .vars_for(&vars, "roles/w/templates/w.conf", Env::Staging)
+            .expect("rendered in staging");
+        assert_eq!(
+            (
+                text_of(&stg["name"]),
+                text_of(&stg["port"]),
+                text_of(&stg["mode"])
+            ),
+            ("stg-host".into(), "2".into(), "tls".into())
+        );
+        let prod = books
+            .vars_for(&vars, "roles/w/templates/w.conf", Env::Production)
+            .expect("rendered in production");
+        assert_eq!(
+            (
+                text_of(&prod["name"]),
+                text_of(&prod["port"]),
+                text_of(&prod["inventory_hostname"])
+            ),
+            ("default".into(), "1".into(), "web01.example".into())
+        );
+        let defs = books.trace(&vars, "roles/w/templates/w.conf", "mode", Env::Staging);
+        assert_eq!(
+            (defs[0].file.as_str(), defs[0].layer),
+            ("playbooks/web.yml", Layer::RoleParams)
         );
     }
 }

@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::ansible::EnvVars;
-use crate::ansible::tasks::{template_tasks, trace};
+use crate::ansible::tasks::Playbooks;
 use crate::edit::{self, Splice};
 use crate::error::{Error, Result};
 use crate::find::Finder;
@@ -172,8 +172,7 @@ fn trace_rules(
     if traced.is_empty() {
         return out;
     }
-    let renderer = planner.vars.renderer();
-    let tasks = template_tasks(renderer.view());
+    let playbooks = Playbooks::load(planner.vars.renderer().view());
     for rule in traced {
         let Some(t) = &rule.traced else { continue };
         let envs = match &rule.action {
@@ -184,15 +183,7 @@ fn trace_rules(
             let Some(template) = t.template.render(&planner.scope(env, None)) else {
                 continue;
             };
-            let group = planner.vars.vars(env);
-            for d in trace(
-                renderer,
-                &tasks,
-                &template,
-                &t.name,
-                group,
-                planner.vars.definitions(env),
-            ) {
+            for d in playbooks.trace(&planner.vars, &template, &t.name, env) {
                 let offsets = out.entry((d.file, rule.id.clone())).or_default();
                 if !offsets.contains(&d.span.start) {
                     offsets.push(d.span.start);
