@@ -444,3 +444,63 @@ fn audit_lists_literal_and_jinja_built_references_with_their_claims() {
         after.stdout
     );
 }
+
+#[test]
+fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
+    let tree = mini();
+    let ini = tree
+        .path()
+        .join("roles/bodhi2/base/templates/production.ini.j2");
+    let text = std::fs::read_to_string(&ini).expect("read");
+    let shared = text.replace(
+        "{% if env == 'staging' %}\ncontainer.destination_registry = registry.stg.fedoraproject.org\ncontainer.source_registry = candidate-registry.stg.fedoraproject.org\n{% endif %}\n",
+        "container.source_registry = candidate-registry.fedoraproject.org\ncontainer.destination_registry = registry.fedoraproject.org\n",
+    );
+    std::fs::write(&ini, &shared).expect("write");
+    // Both environments' candidate registries move to one namespace.
+    let migration = tree.path().join("same-candidate.yaml");
+    let same = std::fs::read_to_string(repo_path("src/defaults/migration.yaml"))
+        .expect("read")
+        .replace(
+            "to: quay.io/fedora-testing-candidate",
+            "to: quay.io/fedora-candidate",
+        );
+    std::fs::write(&migration, same).expect("write");
+    let dir = arg(tree.path());
+    let m = arg(&migration);
+    assert_eq!(
+        regshift(&[
+            "apply",
+            "-C",
+            dir,
+            "--migration",
+            m,
+            "--env",
+            "staging",
+            "-q"
+        ])
+        .code,
+        0
+    );
+    let staged = std::fs::read_to_string(&ini).expect("read");
+    assert!(staged.contains("{% if env == 'staging' %}\ncontainer.source_registry = quay.io/fedora-candidate\n{% else %}\ncontainer.source_registry = candidate-registry.fedoraproject.org\n{% endif %}\n"), "{staged}");
+    assert_eq!(
+        regshift(&[
+            "apply",
+            "-C",
+            dir,
+            "--migration",
+            m,
+            "--env",
+            "production",
+            "-q"
+        ])
+        .code,
+        0
+    );
+    let done = std::fs::read_to_string(&ini).expect("read");
+    // The candidate line agrees in both environments and collapses; the stable one still differs.
+    let expected = "\ncontainer.source_registry = quay.io/fedora-candidate\n{% if env == 'staging' %}\ncontainer.destination_registry = quay.io/fedora-testing\n{% else %}\ncontainer.destination_registry = quay.io/fedora\n{% endif %}\n";
+    assert!(done.contains(expected), "{done}");
+    assert_eq!(regshift(&["plan", "-C", dir, "--migration", m]).code, 0);
+}

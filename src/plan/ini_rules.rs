@@ -36,6 +36,13 @@ impl Planner<'_> {
                 let seen = covered.entry(key).or_insert(Envs::NONE);
                 *seen = seen.union(site.envs);
                 holders.push(entry);
+                if let Some(split) = own_split(src, doc, entry) {
+                    // regshift's own split: edited as one value, so equal branches collapse.
+                    if split.staging == entry {
+                        edits.extend(self.split_edit(src, rule, &split, key, template));
+                    }
+                    continue;
+                }
                 let current = &src.text[entry.value.clone()];
                 // Selected environments get the template; the others keep what they render.
                 let new: BTreeMap<Env, String> = site
@@ -87,6 +94,66 @@ impl Planner<'_> {
                 }
             }
         }
+    }
+
+    /// New values for a split's branches: collapsed to one line when they agree.
+    fn split_edit(
+        &self,
+        src: &Source<'_>,
+        rule: &Rule,
+        split: &OwnSplit<'_>,
+        key: &str,
+        template: &Template,
+    ) -> Vec<Edit> {
+        let branch = |env: Env, entry: &Entry| -> Option<String> {
+            let current = src.text[entry.value.clone()].to_string();
+            if self.selected.contains(env) {
+                template.render(&self.scope(env, None))
+            } else {
+                Some(current)
+            }
+        };
+        let (Some(stg), Some(prod)) = (
+            branch(Env::Staging, split.staging),
+            branch(Env::Production, split.production),
+        ) else {
+            return Vec::new();
+        };
+        let mut edits = Vec::new();
+        if stg == prod {
+            let eol = if src.text[split.staging.line.clone()].ends_with("\r\n") {
+                "\r\n"
+            } else {
+                "\n"
+            };
+            let prefix = &src.text[split.staging.line.start..split.staging.value.start];
+            let site = Site {
+                src,
+                rule,
+                envs: self.selected,
+            };
+            edits.push(site.edit(split.block.clone(), format!("{prefix}{stg}{eol}"), None));
+        } else {
+            for (env, entry, value) in [
+                (Env::Staging, split.staging, stg),
+                (Env::Production, split.production, prod),
+            ] {
+                if src.text[entry.value.clone()] != value {
+                    edits.push(
+                        Site {
+                            src,
+                            rule,
+                            envs: Envs::only(env),
+                        }
+                        .edit(entry.value.clone(), value, None),
+                    );
+                }
+            }
+        }
+        for e in &mut edits {
+            e.secret = redact::is_secret(key, &e.old) || redact::is_secret(key, &e.new);
+        }
+        edits
     }
 
     /// Adds the keys for `env` at the end of its branch of the block holding the other keys, or
@@ -147,6 +214,49 @@ fn split_lines(src: &Source<'_>, entry: &Entry, values: &BTreeMap<Env, String>) 
         line(Env::Staging),
         line(Env::Production)
     )
+}
+
+/// A block regshift wrote for one shared line (`split_lines`): `{% if env == 'staging' %}`, one
+/// line, `{% else %}`, the same key, `{% endif %}`, and nothing else.
+struct OwnSplit<'d> {
+    /// From the `if` tag's line start to the end of the `endif` line.
+    block: std::ops::Range<usize>,
+    staging: &'d Entry,
+    production: &'d Entry,
+}
+
+fn own_split<'d>(src: &Source<'_>, doc: &'d Ini, entry: &Entry) -> Option<OwnSplit<'d>> {
+    let (block, _) = src.jinja.branch_at(entry.line.start)?;
+    let [stg, prod] = block.branches.as_slice() else {
+        return None;
+    };
+    if !(stg.env_test
+        && prod.env_test
+        && stg.envs == Envs::only(Env::Staging)
+        && prod.envs == Envs::only(Env::Production))
+    {
+        return None;
+    }
+    let only = |body: &std::ops::Range<usize>| {
+        let inside: Vec<&'d Entry> = doc
+            .entries
+            .iter()
+            .filter(|e| body.contains(&e.line.start))
+            .collect();
+        let [e] = inside.as_slice() else { return None };
+        let body_text = src.text[body.clone()].trim_start_matches(['\r', '\n']);
+        (e.key == entry.key && body_text == &src.text[e.line.clone()]).then_some(*e)
+    };
+    let (staging, production) = (only(&stg.body)?, only(&prod.body)?);
+    let start = src.text[..stg.tag.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = src.text[block.endif.end..]
+        .find('\n')
+        .map_or(src.text.len(), |i| block.endif.end + i + 1);
+    Some(OwnSplit {
+        block: start..end,
+        staging,
+        production,
+    })
 }
 
 /// The rule's keys in the order the file already has them (keys it lacks last, by name).
