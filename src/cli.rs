@@ -274,17 +274,15 @@ fn step_one_checklist(m: &Migration) -> String {
     out
 }
 
-fn make_plan(config: &Config) -> Result<Plan> {
+/// The tree and the plan of the selected step and environments.
+fn make_plan(config: &Config) -> Result<(Tree, Plan)> {
     let tree = Tree::walk(&config.tree)?;
-    plan::plan(
-        &tree,
-        &config.migration,
-        &config.rules,
-        Selection {
-            step: config.step,
-            envs: config.envs,
-        },
-    )
+    let selection = Selection {
+        step: config.step,
+        envs: config.envs,
+    };
+    let plan = plan::plan(&tree, &config.migration, &config.rules, selection)?;
+    Ok((tree, plan))
 }
 
 fn emit_notes(config: &Config, plan: &Plan) {
@@ -302,7 +300,7 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
         let _ = write!(anstream::stdout(), "{text}");
         return Ok(0);
     }
-    let plan = make_plan(config)?;
+    let (_, plan) = make_plan(config)?;
     let text = match format {
         PlanFormat::Diff => colour_diff(&report::diff(&plan, &config.rules)),
         PlanFormat::Json => report::json(&plan, &config.rules, config.step),
@@ -378,16 +376,7 @@ fn apply_command(config: &Config) -> Result<u8> {
         let _ = write!(anstream::stdout(), "{text}");
         return Ok(0);
     }
-    let tree = Tree::walk(&config.tree)?;
-    let plan = plan::plan(
-        &tree,
-        &config.migration,
-        &config.rules,
-        Selection {
-            step: config.step,
-            envs: config.envs,
-        },
-    )?;
+    let (tree, plan) = make_plan(config)?;
     if plan.edits.is_empty() {
         emit_notes(config, &plan);
         return Ok(0);

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use similar::{ChangeTag, TextDiff};
+use similar::{Change, ChangeTag, TextDiff};
 
 use crate::ansible::EnvVars;
 use crate::ansible::render::Vars;
@@ -305,22 +305,17 @@ fn baseline_changes(
         } else {
             changes.iter().collect()
         };
-        out.extend(bad.into_iter().map(|c| Failure {
-            template: template.into(),
-            env,
-            rule: rule.into(),
-            what: "diff".into(),
-            expected: "only registry lines change".into(),
-            got: format!(
-                "{}{}",
-                if c.tag() == ChangeTag::Delete {
-                    "-"
-                } else {
-                    "+"
-                },
-                crate::redact::line(c.value().trim_end())
-            ),
-        }));
+        let fail = |c: &&Change<&str>| {
+            line_failure(
+                template,
+                env,
+                rule,
+                "diff",
+                "only registry lines change".into(),
+                c,
+            )
+        };
+        out.extend(bad.iter().map(fail));
     }
     out
 }
@@ -340,23 +335,41 @@ fn unchanged(
     TextDiff::from_lines(&old, now)
         .iter_all_changes()
         .filter(|c| c.tag() != ChangeTag::Equal)
-        .map(|c| Failure {
-            template: template.into(),
-            env,
-            rule: rule.into(),
-            what: "isolation".into(),
-            expected: format!("the {env} rendering unchanged"),
-            got: format!(
-                "{}{}",
-                if c.tag() == ChangeTag::Delete {
-                    "-"
-                } else {
-                    "+"
-                },
-                crate::redact::line(c.value().trim_end())
-            ),
+        .map(|c| {
+            line_failure(
+                template,
+                env,
+                rule,
+                "isolation",
+                format!("the {env} rendering unchanged"),
+                &c,
+            )
         })
         .collect()
+}
+
+/// A failure about one changed line of a rendering (shown `+`/`-`, secrets redacted).
+fn line_failure(
+    template: &str,
+    env: Env,
+    rule: &str,
+    what: &str,
+    expected: String,
+    change: &Change<&str>,
+) -> Failure {
+    let sign = if change.tag() == ChangeTag::Delete {
+        "-"
+    } else {
+        "+"
+    };
+    Failure {
+        template: template.into(),
+        env,
+        rule: rule.into(),
+        what: what.into(),
+        expected,
+        got: format!("{sign}{}", crate::redact::line(change.value().trim_end())),
+    }
 }
 
 /// Every old host and new registry host of the migration, and its credential variable names.

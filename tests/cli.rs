@@ -237,12 +237,10 @@ fn symlinks_are_never_followed_and_binary_files_are_skipped() {
     );
 }
 
-#[test]
-fn a_shared_ini_line_is_split_per_environment_and_completed_later() {
-    let tree = mini();
-    let ini = tree
-        .path()
-        .join("roles/bodhi2/base/templates/production.ini.j2");
+/// Rewrites the mini tree's Bodhi keys as lines both environments share (no `{% if env %}`), and
+/// returns the file.
+fn share_bodhi_registries(root: &Path) -> std::path::PathBuf {
+    let ini = root.join("roles/bodhi2/base/templates/production.ini.j2");
     let text = std::fs::read_to_string(&ini).expect("read");
     let shared = text.replace(
         "{% if env == 'staging' %}\ncontainer.destination_registry = registry.stg.fedoraproject.org\ncontainer.source_registry = candidate-registry.stg.fedoraproject.org\n{% endif %}\n",
@@ -250,6 +248,13 @@ fn a_shared_ini_line_is_split_per_environment_and_completed_later() {
     );
     assert_ne!(shared, text);
     std::fs::write(&ini, &shared).expect("write");
+    ini
+}
+
+#[test]
+fn a_shared_ini_line_is_split_per_environment_and_completed_later() {
+    let tree = mini();
+    let ini = share_bodhi_registries(tree.path());
     let dir = arg(tree.path());
     assert_eq!(
         regshift(&["apply", "-C", dir, "--env", "staging", "-q"]).code,
@@ -448,15 +453,7 @@ fn audit_lists_literal_and_jinja_built_references_with_their_claims() {
 #[test]
 fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
     let tree = mini();
-    let ini = tree
-        .path()
-        .join("roles/bodhi2/base/templates/production.ini.j2");
-    let text = std::fs::read_to_string(&ini).expect("read");
-    let shared = text.replace(
-        "{% if env == 'staging' %}\ncontainer.destination_registry = registry.stg.fedoraproject.org\ncontainer.source_registry = candidate-registry.stg.fedoraproject.org\n{% endif %}\n",
-        "container.source_registry = candidate-registry.fedoraproject.org\ncontainer.destination_registry = registry.fedoraproject.org\n",
-    );
-    std::fs::write(&ini, &shared).expect("write");
+    let ini = share_bodhi_registries(tree.path());
     // Both environments' candidate registries move to one namespace.
     let migration = tree.path().join("same-candidate.yaml");
     let same = std::fs::read_to_string(repo_path("src/defaults/migration.yaml"))

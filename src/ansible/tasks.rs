@@ -52,25 +52,9 @@ pub struct PlayUse {
 pub fn template_tasks(view: &View) -> Vec<TemplateTask> {
     let mut out = Vec::new();
     for file in view.files.iter().filter(|f| is_task_file(f)) {
-        let Some(text) = view.read(file) else {
-            continue;
-        };
-        if !text.contains("template") {
-            continue;
-        }
-        let masked = jinja::mask(&text);
-        let Ok(docs) = yaml::parse(Path::new(file), &text, &masked) else {
-            continue;
-        };
         let role = role_of(file);
-        for doc in &docs {
-            let plays: Vec<&Node> = match doc {
-                Node::Sequence { items, .. } => items.iter().collect(),
-                other => vec![other],
-            };
-            for play in plays {
-                collect_play(view, file, role.as_deref(), play, &mut out);
-            }
+        for play in plays(view, file, "template", true) {
+            collect_play(view, file, role.as_deref(), &play, &mut out);
         }
     }
     let uses = role_uses(view);
@@ -85,24 +69,31 @@ pub fn template_tasks(view: &View) -> Vec<TemplateTask> {
     out
 }
 
+/// The plays (items of a top-level sequence) of a YAML file that mentions `word`; with
+/// `loose`, a document that is not a sequence counts as one play (a task file with a mapping).
+/// A file that does not parse is skipped: plan and verify report parse errors where they matter.
+fn plays(view: &View, file: &str, word: &str, loose: bool) -> Vec<Node> {
+    let Some(text) = view.read(file).filter(|t| t.contains(word)) else {
+        return Vec::new();
+    };
+    let masked = jinja::mask(&text);
+    let Ok(docs) = yaml::parse(Path::new(file), &text, &masked) else {
+        return Vec::new();
+    };
+    docs.into_iter()
+        .flat_map(|doc| match doc {
+            Node::Sequence { items, .. } => items,
+            other if loose => vec![other],
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
 /// The plays of every playbook that apply each role, with the params they pass.
 fn role_uses(view: &View) -> BTreeMap<String, Vec<PlayUse>> {
     let mut out: BTreeMap<String, Vec<PlayUse>> = BTreeMap::new();
     for file in view.files.iter().filter(|f| is_playbook(f)) {
-        let Some(text) = view.read(file) else {
-            continue;
-        };
-        if !text.contains("role") {
-            continue;
-        }
-        let masked = jinja::mask(&text);
-        let Ok(docs) = yaml::parse(Path::new(file), &text, &masked) else {
-            continue;
-        };
-        for play in docs.iter().flat_map(|d| match d {
-            Node::Sequence { items, .. } => items.iter().collect::<Vec<_>>(),
-            _ => Vec::new(),
-        }) {
+        for play in &plays(view, file, "role", false) {
             let hosts = play
                 .get("hosts")
                 .and_then(Node::as_scalar)
