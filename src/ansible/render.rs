@@ -24,6 +24,8 @@ pub type Vars = BTreeMap<String, Value>;
 #[derive(Clone)]
 pub struct Renderer {
     view: Arc<View>,
+    /// The environment for templates without `#jinja2:` overrides, built once.
+    default_env: Arc<std::sync::OnceLock<Environment<'static>>>,
 }
 
 /// Ansible's per-template overrides from a `#jinja2:` first line.
@@ -48,7 +50,10 @@ impl Default for Overrides {
 
 impl Renderer {
     pub fn new(view: Arc<View>) -> Renderer {
-        Renderer { view }
+        Renderer {
+            view,
+            default_env: Arc::default(),
+        }
     }
 
     pub fn view(&self) -> &View {
@@ -67,7 +72,14 @@ impl Renderer {
     /// Renders `source` as if it were the tree file `name`.
     pub fn render(&self, name: &str, source: &str, vars: &Vars) -> Result<String> {
         let (overrides, body) = header(source);
-        let env = self.environment(&overrides);
+        let custom;
+        let env = if overrides == Overrides::default() {
+            self.default_env
+                .get_or_init(|| self.environment(&overrides))
+        } else {
+            custom = self.environment(&overrides);
+            &custom
+        };
         let located = |e: minijinja::Error| {
             let line = e.line().unwrap_or(1) + usize::from(body.len() != source.len());
             let mut detail = e

@@ -408,11 +408,17 @@ impl Playbooks {
             .clone()
     }
 
-    /// Whether `task` could render `template` at all: a `src` without Jinja must end with the
-    /// template's file name (a cheap test before any rendering).
+    /// Whether `task` could render `template` at all, before any rendering: the text after
+    /// `src`'s last Jinja expression (all of it, without one) must end the template's path, and
+    /// a plain `src` must name the same file.
     fn may_render(task: &TemplateTask, template: &str) -> bool {
+        let tail = task.src.rsplit("}}").next().unwrap_or(&task.src);
         let name = template.rsplit('/').next().unwrap_or(template);
-        task.src.contains("{{") || task.src.rsplit('/').next() == Some(name)
+        if task.src.contains("{{") {
+            template.ends_with(tail)
+        } else {
+            tail.rsplit('/').next() == Some(name)
+        }
     }
 
     /// Every task that renders `template` in `env`, with its definitions in precedence order
