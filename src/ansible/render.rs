@@ -98,7 +98,7 @@ impl Renderer {
         };
         let template = env.template_from_named_str(name, body).map_err(located)?;
         let mut ctx = vars.clone();
-        for free in self.free_variables(&env, name, body) {
+        for free in self.free_variables(env, name, body) {
             ctx.entry(free.clone())
                 .or_insert_with(|| Value::from(format!("<{free}>")));
         }
