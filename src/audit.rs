@@ -14,7 +14,7 @@ use crate::find::{Finder, suffixes};
 use crate::formats::jinja::{Envs, Structure};
 use crate::migration::Migration;
 use crate::plan::Plan;
-use crate::rules::{Class, RuleSet};
+use crate::rules::{Action, Class, Rule, RuleSet};
 use crate::walk::{Tree, View};
 
 /// One reference.
@@ -30,6 +30,8 @@ pub struct Finding {
     pub envs: Envs,
     /// The rule claiming it and its class, if any.
     pub rule: Option<(String, Class, u8)>,
+    /// The source line holding it (for line-matching rules; never printed).
+    pub line: String,
 }
 
 /// Finds every reference in `tree`; `claims` is the plan of the step's edits (an edit that covers
@@ -40,7 +42,9 @@ pub fn audit(
     rules: &RuleSet,
     claims: &Plan,
 ) -> Result<Vec<Finding>> {
-    let finder = Finder::new(&migration.from_hosts());
+    let mut hosts = migration.from_hosts();
+    hosts.extend(migration.related.iter().cloned());
+    let finder = Finder::new(&hosts);
     let suffixes = suffixes(&migration.from_hosts());
     let vars = EnvVars::load(Arc::new(View::of(tree)))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -70,9 +74,44 @@ pub fn audit(
             .iter()
             .find(|e| e.path == f.path && e.range.start < f.end && f.start < e.range.end)
             .and_then(|e| rules.get(&e.rule).map(|r| (r.id.clone(), r.class, r.step)));
+        if f.rule.is_none() {
+            f.rule = classify(rules, f).map(|r| (r.id.clone(), r.class, r.step));
+        }
     }
     found.sort();
     Ok(found)
+}
+
+/// The classification rule that claims a reference: those that name lines first, then by id.
+fn classify<'r>(rules: &'r RuleSet, f: &Finding) -> Option<&'r Rule> {
+    let claims = |r: &&Rule| match &r.action {
+        Action::Classify { lines, hosts } => {
+            r.globs.is_match(&f.path)
+                && lines.as_ref().is_none_or(|re| re.is_match(&f.line))
+                && (hosts.is_empty()
+                    || f.host
+                        .split(" | ")
+                        .all(|h| hosts.iter().any(|g| glob(g, h))))
+        }
+        _ => false,
+    };
+    let named_lines = |r: &&Rule| matches!(&r.action, Action::Classify { lines: Some(_), .. });
+    rules
+        .rules
+        .iter()
+        .filter(named_lines)
+        .find(claims)
+        .or_else(|| rules.rules.iter().filter(|r| !named_lines(r)).find(claims))
+}
+
+/// `*` matches any run of hostname characters.
+fn glob(pattern: &str, host: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == host,
+        Some((head, tail)) => {
+            host.len() >= head.len() + tail.len() && host.starts_with(head) && host.ends_with(tail)
+        }
+    }
 }
 
 /// The references of one file (none for unreadable, binary or non-UTF-8 files).
@@ -96,6 +135,7 @@ fn scan(
     let mut out: Vec<Finding> = literal
         .into_iter()
         .map(|r| Finding {
+            line: line_at(text, r.start).to_string(),
             path: path.to_string(),
             at: Position::of(text, r.start),
             envs: jinja.envs_at(r.start),
@@ -121,6 +161,7 @@ fn scan(
                 .collect();
             hosts.dedup();
             out.push(Finding {
+                line: line_at(text, b.start).to_string(),
                 path: path.to_string(),
                 at: Position::of(text, b.start),
                 host: hosts.join(" | "),
@@ -133,6 +174,12 @@ fn scan(
         }
     }
     out
+}
+
+fn line_at(text: &str, offset: usize) -> &str {
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    &text[start..end]
 }
 
 /// The table: one line per reference, then a summary.

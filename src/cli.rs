@@ -103,6 +103,13 @@ enum PlanFormat {
     Stat,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum CheckFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Show the edits `apply` would make (exit 1 when edits are pending).
@@ -119,8 +126,11 @@ enum Command {
         #[arg(long, value_name = "FILE:LINE")]
         explain: Option<String>,
     },
-    /// The CI gate (not in this version yet).
-    Check,
+    /// The CI gate: exit 1 when edits are pending, a reference is unclassified, or the proof fails.
+    Check {
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
     /// Prove the current tree: render what the rules promise, per environment, and check it
     /// (exit 1 when a promise does not hold).
     Verify,
@@ -239,9 +249,7 @@ fn run(cli: Cli) -> Result<u8> {
             explain: Some(target),
         } => explain_command(&config, &target),
         Command::Audit { explain: None } => audit_command(&config),
-        Command::Check => Err(Error::Usage(
-            "this command is not implemented in this version yet; use `plan` and `apply`".into(),
-        )),
+        Command::Check { format } => check_command(&config, format),
     }
 }
 
@@ -326,6 +334,80 @@ fn audit_command(config: &Config) -> Result<u8> {
     let found = crate::audit::audit(&tree, &config.migration, &config.rules, &claims)?;
     let _ = write!(anstream::stdout(), "{}", crate::audit::table(&found));
     Ok(u8::from(found.iter().any(|f| f.rule.is_none())))
+}
+
+fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
+    let (tree, plan) = make_plan(config)?;
+    let found = crate::audit::audit(&tree, &config.migration, &config.rules, &plan)?;
+    let baseline = git::head_snapshot(&config.tree)?;
+    let base = match &baseline {
+        Some(dir) => Some(prove::Baseline {
+            view: Arc::new(View::of(&Tree::walk(dir.path())?)),
+            isolate: false,
+        }),
+        None => None,
+    };
+    let proof = prove::prove(
+        Arc::new(View::of(&tree)),
+        base,
+        &config.migration,
+        &step_rules(config),
+        config.envs,
+    )?;
+    let unclassified: Vec<&crate::audit::Finding> =
+        found.iter().filter(|f| f.rule.is_none()).collect();
+    let clean = plan.edits.is_empty() && unclassified.is_empty() && proof.failures.is_empty();
+    let text = match format {
+        CheckFormat::Json => {
+            let refs: Vec<serde_json::Value> = unclassified
+                .iter()
+                .map(|f| serde_json::json!({"file": f.path, "line": f.at.line, "column": f.at.column, "start": f.start, "end": f.end, "host": f.host}))
+                .collect();
+            let failures: Vec<serde_json::Value> = proof
+                .failures
+                .iter()
+                .map(|f| serde_json::json!({"template": f.template, "environment": f.env.name(), "rule": f.rule, "what": f.what, "expected": f.expected, "got": f.got}))
+                .collect();
+            let pending = serde_json::from_str::<serde_json::Value>(&report::json(
+                &plan,
+                &config.rules,
+                config.step,
+            ))
+            .unwrap_or_default();
+            let out = serde_json::json!({"clean": clean, "pending": pending["edits"], "unclassified": refs, "proof_failures": failures});
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&out).unwrap_or_default()
+            )
+        }
+        CheckFormat::Text => {
+            let mut out = String::new();
+            for e in &plan.edits {
+                out.push_str(&format!("pending: {} [rule {}]\n", e.path, e.rule));
+            }
+            for f in &unclassified {
+                out.push_str(&format!(
+                    "unclassified: {}:{}:{} {}\n",
+                    f.path, f.at.line, f.at.column, f.host
+                ));
+            }
+            for f in &proof.failures {
+                out.push_str(&format!(
+                    "proof: {} ({}): {}: expected {}, got {}\n",
+                    f.template, f.env, f.what, f.expected, f.got
+                ));
+            }
+            out.push_str(&format!(
+                "check: {} pending edits, {} unclassified references, {} proof failures\n",
+                plan.edits.len(),
+                unclassified.len(),
+                proof.failures.len()
+            ));
+            out
+        }
+    };
+    let _ = write!(anstream::stdout(), "{text}");
+    Ok(u8::from(!clean))
 }
 
 fn explain_command(config: &Config, target: &str) -> Result<u8> {

@@ -27,10 +27,15 @@ pub struct Finder {
     automaton: AhoCorasick,
     /// For each pattern: the host it stands for and whether it is the escaped spelling.
     patterns: Vec<(String, bool)>,
+    /// Whole-hostname globs (`oci-registry*.example.org`), searched where their literal head occurs.
+    globs: Vec<(String, regex::Regex)>,
 }
 
 impl Finder {
+    /// A finder for `hosts`; a host holding `*` is a glob over hostname characters.
     pub fn new(hosts: &[String]) -> Finder {
+        let (globbed, hosts): (Vec<&String>, Vec<&String>) =
+            hosts.iter().partition(|h| h.contains('*'));
         let mut patterns = Vec::new();
         for host in hosts {
             let host = host.to_ascii_lowercase();
@@ -43,6 +48,10 @@ impl Finder {
             .match_kind(MatchKind::Standard)
             .build(&literals)
             .expect("host literals always compile");
+        let globs = globbed
+            .into_iter()
+            .filter_map(|g| Some((g.to_ascii_lowercase(), glob_regex(g)?)))
+            .collect();
         let patterns = patterns
             .into_iter()
             .map(|(p, escaped)| (if escaped { p.replace("\\.", ".") } else { p }, escaped))
@@ -50,6 +59,7 @@ impl Finder {
         Finder {
             automaton,
             patterns,
+            globs,
         }
     }
 
@@ -59,6 +69,19 @@ impl Finder {
     /// drops it, and of two matches at one start the longer one wins.
     pub fn find(&self, text: &str) -> Vec<Reference> {
         let bytes = text.as_bytes();
+        let globbed = self.globs.iter().flat_map(|(glob, re)| {
+            let head = glob.split('*').next().unwrap_or_default();
+            let hit = !head.is_empty() && text.to_ascii_lowercase().contains(head);
+            re.find_iter(if hit { text } else { "" })
+                .filter(|m| at_boundary(bytes, m.start(), m.end()))
+                .map(|m| Reference {
+                    start: m.start(),
+                    end: m.end(),
+                    host: m.as_str().replace("\\.", ".").to_ascii_lowercase(),
+                    escaped: m.as_str().contains('\\'),
+                })
+                .collect::<Vec<_>>()
+        });
         let mut found: Vec<Reference> = self
             .automaton
             .find_overlapping_iter(text)
@@ -72,6 +95,7 @@ impl Finder {
                     escaped: *escaped,
                 }
             })
+            .chain(globbed)
             .collect();
         found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
         let mut kept: Vec<Reference> = Vec::with_capacity(found.len());
@@ -187,6 +211,19 @@ fn candidates(line: &str) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// A whole-hostname glob as a regex: `*` is any run of hostname characters, a dot may be escaped.
+fn glob_regex(glob: &str) -> Option<regex::Regex> {
+    let body: Vec<String> = glob
+        .to_ascii_lowercase()
+        .split('*')
+        .map(|part| regex::escape(part).replace("\\.", r"\\?\."))
+        .collect();
+    regex::RegexBuilder::new(&body.join(r"[a-z0-9.-]*"))
+        .case_insensitive(true)
+        .build()
+        .ok()
+}
+
 /// A hostname boundary: not preceded by a letter, digit, `.` or `-` (nor an escaped dot `\.`),
 /// not followed by a letter, digit or `-`.
 fn at_boundary(bytes: &[u8], start: usize, end: usize) -> bool {
@@ -274,6 +311,24 @@ mod tests {
         );
         assert_eq!(built[0].hosts[&Env::Staging], "registry.stg.example.org");
         assert_eq!(built[0].hosts[&Env::Production], "registry.example.org");
+    }
+
+    #[test]
+    fn globs_match_whole_hostnames() {
+        let finder = Finder::new(&[
+            "oci-registry*.example.org".into(),
+            "cdn.registry.example.org".into(),
+        ]);
+        let hosts: Vec<String> = finder
+            .find("a oci-registry01.stg.example.org b oci-registry01 c cdn.registry.example.org")
+            .into_iter()
+            .map(|r| r.host)
+            .collect();
+        assert_eq!(
+            hosts,
+            ["oci-registry01.stg.example.org", "cdn.registry.example.org"]
+        );
+        assert!(finder.find("xoci-registry01.example.org").is_empty());
     }
 
     #[test]

@@ -20,8 +20,64 @@ use crate::template::Template;
 /// The built-in rules, embedded at build time.
 const BUILTIN: &[(&str, &str)] = &[
     (
-        "rules/osbs-dockercfg.yaml",
-        include_str!("../rules/osbs-dockercfg.yaml"),
+        "rules/bodhi-container-registries.yaml",
+        include_str!("../rules/bodhi-container-registries.yaml"),
+    ),
+    (
+        "rules/dead-registry-group-vars.yaml",
+        include_str!("../rules/dead-registry-group-vars.yaml"),
+    ),
+    (
+        "rules/decommission-candidate-registry-endpoint.yaml",
+        include_str!("../rules/decommission-candidate-registry-endpoint.yaml"),
+    ),
+    (
+        "rules/decommission-registry-push-certificates.yaml",
+        include_str!("../rules/decommission-registry-push-certificates.yaml"),
+    ),
+    (
+        "rules/decommission-registry-servers.yaml",
+        include_str!("../rules/decommission-registry-servers.yaml"),
+    ),
+    (
+        "rules/flatpak-indexer-public-url.yaml",
+        include_str!("../rules/flatpak-indexer-public-url.yaml"),
+    ),
+    (
+        "rules/keep-bodhi-commented-defaults.yaml",
+        include_str!("../rules/keep-bodhi-commented-defaults.yaml"),
+    ),
+    (
+        "rules/keep-flatpak-static-files.yaml",
+        include_str!("../rules/keep-flatpak-static-files.yaml"),
+    ),
+    (
+        "rules/keep-monitoring.yaml",
+        include_str!("../rules/keep-monitoring.yaml"),
+    ),
+    (
+        "rules/keep-osbs-pull-sources.yaml",
+        include_str!("../rules/keep-osbs-pull-sources.yaml"),
+    ),
+    (
+        "rules/keep-public-endpoint-identifiers.yaml",
+        include_str!("../rules/keep-public-endpoint-identifiers.yaml"),
+    ),
+    (
+        "rules/keep-pull-only-images.yaml",
+        include_str!("../rules/keep-pull-only-images.yaml"),
+    ),
+    (
+        "rules/keep-varnish-match.yaml",
+        include_str!("../rules/keep-varnish-match.yaml"),
+    ),
+    (
+        "rules/koji-flatpak-registry.yaml",
+        include_str!("../rules/koji-flatpak-registry.yaml"),
+    ),
+    (
+        "rules/login-registry-params.yaml",
+        include_str!("../rules/login-registry-params.yaml"),
     ),
     (
         "rules/osbs-auth-info-production.yaml",
@@ -32,24 +88,20 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../rules/osbs-auth-info-staging.yaml"),
     ),
     (
+        "rules/osbs-dockercfg.yaml",
+        include_str!("../rules/osbs-dockercfg.yaml"),
+    ),
+    (
         "rules/osbs-reactor-registry.yaml",
         include_str!("../rules/osbs-reactor-registry.yaml"),
     ),
     (
-        "rules/koji-flatpak-registry.yaml",
-        include_str!("../rules/koji-flatpak-registry.yaml"),
+        "rules/redirect-cdn-blobs.yaml",
+        include_str!("../rules/redirect-cdn-blobs.yaml"),
     ),
     (
-        "rules/bodhi-container-registries.yaml",
-        include_str!("../rules/bodhi-container-registries.yaml"),
-    ),
-    (
-        "rules/flatpak-indexer-public-url.yaml",
-        include_str!("../rules/flatpak-indexer-public-url.yaml"),
-    ),
-    (
-        "rules/login-registry-params.yaml",
-        include_str!("../rules/login-registry-params.yaml"),
+        "rules/redirect-reg-server-cron.yaml",
+        include_str!("../rules/redirect-reg-server-cron.yaml"),
     ),
 ];
 
@@ -94,6 +146,8 @@ pub enum Format {
     Json,
     Yaml,
     Ini,
+    /// Any text: classification rules (`lines`, `hosts`) that edit nothing.
+    Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -141,6 +195,11 @@ struct RuleSpec {
     /// environment lacks them).
     #[serde(default)]
     values: BTreeMap<String, String>,
+    /// Text rules: only references on lines matching this regular expression.
+    lines: Option<String>,
+    /// Text rules: only references to these hosts (whole-hostname globs).
+    #[serde(default)]
+    hosts: Vec<String>,
     /// What the rendered configuration must carry once the rule has run (`verify`, `apply`).
     #[serde(default)]
     prove: Vec<ProofSpec>,
@@ -229,6 +288,12 @@ pub enum Action {
     /// Every environment must render each key to its template (INI).
     PerEnv {
         values: Vec<(String, Template)>,
+    },
+    /// Claim references for `audit` (class and reason) without editing: those on lines matching
+    /// `lines`, of the hosts in `hosts` (globs), in the rule's files.
+    Classify {
+        lines: Option<regex::Regex>,
+        hosts: Vec<String>,
     },
 }
 
@@ -330,18 +395,33 @@ impl RuleSpec {
                 Some(Traced { template: Template::parse(&v.template, migration).map_err(|m| bad("variable", m))?, name: v.name.clone() })
             }
             Some(_) => return Err(bad("variable", "`variable` replaces `files` and `select`, and definitions are YAML (`format: yaml`)".into())),
+            None if self.format == Format::Text && !self.files.is_empty() => None,
             None if self.files.is_empty() || self.select.is_empty() => {
                 return Err(bad("files", "a rule names `files` and `select`, or a `variable`".into()));
             }
             None => None,
         };
         let tree_path = match (self.format, &traced) {
-            (Format::Ini, _) | (_, Some(_)) => None,
+            (Format::Ini | Format::Text, _) | (_, Some(_)) => None,
             _ => Some(TreePath::parse(&self.select).map_err(|m| bad("select", m))?),
         };
         let compile =
             |key: &str, source: &str| Template::parse(source, migration).map_err(|m| bad(key, m));
         let action = match (self.context, &self.value, self.values.is_empty()) {
+            (None, None, true) if self.format == Format::Text && self.class != Class::Rewrite => {
+                let lines = self
+                    .lines
+                    .as_deref()
+                    .map(|l| {
+                        regex::Regex::new(l)
+                            .map_err(|e| bad("lines", format!("bad regular expression: {e}")))
+                    })
+                    .transpose()?;
+                Action::Classify {
+                    lines,
+                    hosts: self.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+                }
+            }
             (Some(context), None, true) if self.format != Format::Ini => {
                 let set = self
                     .set
@@ -374,7 +454,7 @@ impl RuleSpec {
             _ => {
                 return Err(bad(
                     "select",
-                    "expected exactly one of: `context` (with optional `set`) for JSON/YAML, `value` with `environment` for JSON/YAML, `values` for INI".into(),
+                    "expected exactly one of: `context` (with optional `set`) for JSON/YAML, `value` with `environment` for JSON/YAML, `values` for INI, or a `text` rule with a class other than rewrite".into(),
                 ));
             }
         };

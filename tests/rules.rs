@@ -4,7 +4,7 @@
 mod common;
 
 use regshift::migration::Migration;
-use regshift::rules::RuleSet;
+use regshift::rules::{Action, RuleSet};
 use regshift::ruletest;
 
 #[test]
@@ -19,8 +19,17 @@ fn every_rule_fixture_passes_and_is_idempotent() {
         .collect();
     assert!(failures.is_empty(), "{failures:#?}");
     let tested: Vec<&str> = outcomes.iter().map(|o| o.rule.as_str()).collect();
-    let all: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(tested, all, "every built-in rule ships a fixture");
+    // Classification rules edit nothing: the audit tests on fedora-mini and the corpus cover them.
+    let editing: Vec<&str> = rules
+        .rules
+        .iter()
+        .filter(|r| !matches!(r.action, Action::Classify { .. }))
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(
+        tested, editing,
+        "every built-in editing rule ships a fixture"
+    );
 }
 
 #[test]

@@ -121,6 +121,7 @@ pub fn plan(
         let matching: Vec<&Rule> = rules
             .rules
             .iter()
+            .filter(|r| !matches!(r.action, Action::Classify { .. }))
             .filter(|r| {
                 r.step == selection.step
                     && (r.globs.is_match(path)
@@ -258,6 +259,7 @@ fn parse_doc(format: Format, src: &Source<'_>) -> Result<Doc> {
         Format::Json => Doc::Tree(vec![json::parse(path, src.text, masked)?]),
         Format::Yaml => Doc::Tree(yaml::parse(path, src.text, masked)?),
         Format::Ini => Doc::Ini(ini::parse(path, src.text, masked)?),
+        Format::Text => Doc::Tree(Vec::new()),
     })
 }
 

@@ -37,7 +37,7 @@ impl Planner<'_> {
             let found = match &rule.action {
                 Action::Reference(action) => self.reference(src, &hit, rule, action, notes),
                 Action::Fixed { env, value } => self.fixed(src, &hit, rule, *env, value),
-                Action::PerEnv { .. } => Vec::new(),
+                Action::PerEnv { .. } | Action::Classify { .. } => Vec::new(),
             };
             edits.extend(found);
         }
