@@ -215,3 +215,25 @@ pub fn table(found: &[Finding]) -> String {
     );
     out
 }
+
+/// JSON: `{"references": [{file, line, column, start, end, host, kind, environments, class, step, rule}]}`.
+pub fn json(found: &[Finding]) -> String {
+    let refs: Vec<serde_json::Value> = found
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "file": f.path, "line": f.at.line, "column": f.at.column, "start": f.start, "end": f.end,
+                "host": f.host, "kind": if f.built { "jinja" } else { "literal" },
+                "environments": f.envs.iter().map(|e| e.name()).collect::<Vec<_>>(),
+                "class": f.rule.as_ref().map_or("unclassified".to_string(), |(_, c, _)| format!("{c:?}").to_lowercase()),
+                "step": f.rule.as_ref().map(|(_, _, s)| *s),
+                "rule": f.rule.as_ref().map(|(id, _, _)| id.clone()),
+            })
+        })
+        .collect();
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&serde_json::json!({ "references": refs }))
+            .unwrap_or_default()
+    )
+}

@@ -108,6 +108,16 @@ enum CheckFormat {
     #[default]
     Text,
     Json,
+    Sarif,
+    Github,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum AuditFormat {
+    #[default]
+    Table,
+    Json,
+    Sarif,
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,6 +135,8 @@ enum Command {
         /// The chain of definitions behind the values one line reads.
         #[arg(long, value_name = "FILE:LINE")]
         explain: Option<String>,
+        #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+        format: AuditFormat,
     },
     /// The CI gate: exit 1 when edits are pending, a reference is unclassified, or the proof fails.
     Check {
@@ -247,8 +259,12 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Verify => verify_command(&config),
         Command::Audit {
             explain: Some(target),
+            ..
         } => explain_command(&config, &target),
-        Command::Audit { explain: None } => audit_command(&config),
+        Command::Audit {
+            explain: None,
+            format,
+        } => audit_command(&config, format),
         Command::Check { format } => check_command(&config, format),
     }
 }
@@ -320,7 +336,7 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     Ok(u8::from(!plan.edits.is_empty()))
 }
 
-fn audit_command(config: &Config) -> Result<u8> {
+fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
     let claims = plan::plan(
         &tree,
@@ -332,7 +348,21 @@ fn audit_command(config: &Config) -> Result<u8> {
         },
     )?;
     let found = crate::audit::audit(&tree, &config.migration, &config.rules, &claims)?;
-    let _ = write!(anstream::stdout(), "{}", crate::audit::table(&found));
+    let text = match format {
+        AuditFormat::Table => crate::audit::table(&found),
+        AuditFormat::Json => crate::audit::json(&found),
+        AuditFormat::Sarif => {
+            let empty = Plan::default();
+            let findings = report::sarif::Findings {
+                plan: &empty,
+                references: &found,
+                failures: &[],
+                all_references: true,
+            };
+            report::sarif::sarif(&findings, &config.rules)
+        }
+    };
+    let _ = write!(anstream::stdout(), "{text}");
     Ok(u8::from(found.iter().any(|f| f.rule.is_none())))
 }
 
@@ -357,7 +387,15 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     let unclassified: Vec<&crate::audit::Finding> =
         found.iter().filter(|f| f.rule.is_none()).collect();
     let clean = plan.edits.is_empty() && unclassified.is_empty() && proof.failures.is_empty();
+    let findings = report::sarif::Findings {
+        plan: &plan,
+        references: &found,
+        failures: &proof.failures,
+        all_references: false,
+    };
     let text = match format {
+        CheckFormat::Sarif => report::sarif::sarif(&findings, &config.rules),
+        CheckFormat::Github => report::sarif::github(&findings, &config.rules),
         CheckFormat::Json => {
             let refs: Vec<serde_json::Value> = unclassified
                 .iter()

@@ -6,6 +6,8 @@
 //! file), `old` (empty for an insertion), `new`, `rule`, `class`, `step`, `context` (the
 //! reference's context, or null), `environments` (a list) and `why`.
 
+pub mod sarif;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
