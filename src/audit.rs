@@ -35,13 +35,16 @@ pub struct Finding {
 }
 
 /// Finds every reference in `tree`; `claims` is the plan of the step's edits (an edit that covers
-/// a reference claims it for its rule).
+/// a reference claims it for its rule). `progress` counts the files scanned (the CLI draws it on
+/// a terminal only).
 pub fn audit(
     tree: &Tree,
     migration: &Migration,
     rules: &RuleSet,
     claims: &Plan,
+    progress: &indicatif::ProgressBar,
 ) -> Result<Vec<Finding>> {
+    progress.set_length(tree.files.len() as u64);
     let mut hosts = migration.from_hosts();
     hosts.extend(migration.related.iter().cloned());
     let finder = Finder::new(&hosts);
@@ -57,6 +60,7 @@ pub fn audit(
                 scope.spawn(|| {
                     files
                         .iter()
+                        .inspect(|_| progress.inc(1))
                         .flat_map(|path| scan(tree, path, &finder, &suffixes, &vars))
                         .collect::<Vec<_>>()
                 })
@@ -78,6 +82,7 @@ pub fn audit(
             f.rule = classify(rules, f).map(|r| (r.id.clone(), r.class, r.step));
         }
     }
+    progress.finish_and_clear();
     found.sort();
     Ok(found)
 }

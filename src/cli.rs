@@ -347,7 +347,13 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
             envs: Envs::ALL,
         },
     )?;
-    let found = crate::audit::audit(&tree, &config.migration, &config.rules, &claims)?;
+    let found = crate::audit::audit(
+        &tree,
+        &config.migration,
+        &config.rules,
+        &claims,
+        &progress(config),
+    )?;
     let text = match format {
         AuditFormat::Table => crate::audit::table(&found),
         AuditFormat::Json => crate::audit::json(&found),
@@ -366,9 +372,31 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
     Ok(u8::from(found.iter().any(|f| f.rule.is_none())))
 }
 
+/// A file counter on stderr, drawn only when stderr is a terminal (and not with `-q`): stdout is
+/// the same either way.
+fn progress(config: &Config) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if config.quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} scanning {pos}/{len} files")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
 fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     let (tree, plan) = make_plan(config)?;
-    let found = crate::audit::audit(&tree, &config.migration, &config.rules, &plan)?;
+    let found = crate::audit::audit(
+        &tree,
+        &config.migration,
+        &config.rules,
+        &plan,
+        &progress(config),
+    )?;
     let baseline = git::head_snapshot(&config.tree)?;
     let base = match &baseline {
         Some(dir) => Some(prove::Baseline {

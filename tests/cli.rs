@@ -503,3 +503,44 @@ fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
     assert!(done.contains(expected), "{done}");
     assert_eq!(regshift(&["plan", "-C", dir, "--migration", m]).code, 0);
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only_and_stdout_is_the_same() {
+    let mini = repo_path("fixtures/fedora-mini");
+    let piped = regshift(&["audit", "-C", arg(&mini)]);
+    assert_eq!(
+        piped.stderr, "",
+        "no progress when stderr is not a terminal"
+    );
+    // `script` (util-linux) gives the command a terminal; skip loudly where it is missing.
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("stdout");
+    let typescript = dir.path().join("typescript");
+    let cmd = format!(
+        "{} audit -C {} > {}",
+        env!("CARGO_BIN_EXE_regshift"),
+        mini.display(),
+        out.display()
+    );
+    let Ok(status) = std::process::Command::new("script")
+        .args(["-qc", &cmd])
+        .arg(&typescript)
+        .stdout(std::process::Stdio::null())
+        .status()
+    else {
+        eprintln!("SKIPPED: `script` is not installed");
+        return;
+    };
+    assert!(status.code().is_some());
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("stdout"),
+        piped.stdout,
+        "stdout identical on a terminal"
+    );
+    let terminal =
+        String::from_utf8_lossy(&std::fs::read(&typescript).expect("typescript")).into_owned();
+    assert!(
+        terminal.contains("scanning"),
+        "progress drawn on the terminal: {terminal}"
+    );
+}
