@@ -56,9 +56,10 @@ base = r["rg"]
 for name, mean in r.items():
     print(f"  {name:16s} {mean*1000:9.1f} ms   {mean/base:5.2f}x rg")
 PY
-  for cmd in "rg -l -i -e $hosts $dir" "$regshift audit -C $dir" "$regshift plan -C $dir --format stat"; do
-    printf '  peak %-40s %8s KB\n' "${cmd%% -*}${cmd#* }" "$(peak_kb $cmd)" | cut -c1-80
-  done
+  printf '  peak memory: rg %s KB, regshift audit %s KB, regshift plan %s KB\n' \
+    "$(peak_kb rg -l -i -e "$hosts" "$dir")" \
+    "$(peak_kb "$regshift" audit -C "$dir")" \
+    "$(peak_kb "$regshift" plan -C "$dir" --format stat)"
   git -C "$dir" checkout -q .
 }
 

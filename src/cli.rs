@@ -397,21 +397,7 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
         &plan,
         &progress(config),
     )?;
-    let baseline = git::head_snapshot(&config.tree)?;
-    let base = match &baseline {
-        Some(dir) => Some(prove::Baseline {
-            view: Arc::new(View::of(&Tree::walk(dir.path())?)),
-            isolate: false,
-        }),
-        None => None,
-    };
-    let proof = prove::prove(
-        Arc::new(View::of(&tree)),
-        base,
-        &config.migration,
-        &step_rules(config),
-        config.envs,
-    )?;
+    let proof = prove_against_head(config, &tree)?;
     let unclassified: Vec<&crate::audit::Finding> =
         found.iter().filter(|f| f.rule.is_none()).collect();
     let clean = plan.edits.is_empty() && unclassified.is_empty() && proof.failures.is_empty();
@@ -486,24 +472,28 @@ fn explain_command(config: &Config, target: &str) -> Result<u8> {
 
 fn verify_command(config: &Config) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
-    let baseline = git::head_snapshot(&config.tree)?;
-    let view = Arc::new(View::of(&tree));
-    let base = match &baseline {
+    let report = prove_against_head(config, &tree)?;
+    let _ = write!(anstream::stdout(), "{}", prove::text(&report));
+    Ok(u8::from(!report.failures.is_empty()))
+}
+
+/// Proves the tree as it is, comparing renderings with `HEAD` when the tree is a git repository.
+fn prove_against_head(config: &Config, tree: &Tree) -> Result<prove::Report> {
+    let head = git::head_snapshot(&config.tree)?;
+    let baseline = match &head {
         Some(dir) => Some(prove::Baseline {
             view: Arc::new(View::of(&Tree::walk(dir.path())?)),
             isolate: false,
         }),
         None => None,
     };
-    let report = prove::prove(
-        view,
-        base,
+    prove::prove(
+        Arc::new(View::of(tree)),
+        baseline,
         &config.migration,
         &step_rules(config),
         config.envs,
-    )?;
-    let _ = write!(anstream::stdout(), "{}", prove::text(&report));
-    Ok(u8::from(!report.failures.is_empty()))
+    )
 }
 
 /// The rules of the selected step.

@@ -110,21 +110,17 @@ fn refused(tree: &Path, extra: &[&str], expect_in_stderr: &str) {
 fn malformed_migration_file_is_refused() {
     let tree = mini();
     let bad = tree.path().join("bad-migration.yaml");
-    let text = std::fs::read_to_string(repo_path("src/defaults/migration.yaml"))
-        .expect("read")
-        .replace(
-            "credentials: {username_var: quay_io_username",
-            "credentials: {user_var: quay_io_username",
-        );
+    let text = common::default_migration_with(
+        "credentials: {username_var: quay_io_username",
+        "credentials: {user_var: quay_io_username",
+    );
     std::fs::write(&bad, text).expect("write");
     refused(
         tree.path(),
         &["--migration", arg(&bad)],
         "bad-migration.yaml:8:",
     );
-    let text = std::fs::read_to_string(repo_path("src/defaults/migration.yaml"))
-        .expect("read")
-        .replace("to: quay.io/fedora}", "to: https://quay.io/fedora}");
+    let text = common::default_migration_with("to: quay.io/fedora}", "to: https://quay.io/fedora}");
     std::fs::write(&bad, text).expect("write");
     refused(
         tree.path(),
@@ -298,20 +294,7 @@ fn steps_three_and_four_have_no_edits_yet() {
 /// fedora-mini as a git repository with one commit.
 fn mini_repo() -> tempfile::TempDir {
     let tree = mini();
-    common::git(tree.path(), &["init", "-q"]);
-    common::git(tree.path(), &["add", "-A"]);
-    common::git(
-        tree.path(),
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.org",
-            "commit",
-            "-qm",
-            "mini",
-        ],
-    );
+    common::commit_all(tree.path(), "mini");
     tree
 }
 
@@ -458,12 +441,10 @@ fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
     let ini = share_bodhi_registries(tree.path());
     // Both environments' candidate registries move to one namespace.
     let migration = tree.path().join("same-candidate.yaml");
-    let same = std::fs::read_to_string(repo_path("src/defaults/migration.yaml"))
-        .expect("read")
-        .replace(
-            "to: quay.io/fedora-testing-candidate",
-            "to: quay.io/fedora-candidate",
-        );
+    let same = common::default_migration_with(
+        "to: quay.io/fedora-testing-candidate",
+        "to: quay.io/fedora-candidate",
+    );
     std::fs::write(&migration, same).expect("write");
     let dir = arg(tree.path());
     let m = arg(&migration);

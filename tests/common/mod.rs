@@ -96,10 +96,16 @@ pub fn corpus() -> Option<(tempfile::TempDir, PathBuf)> {
         .success();
     assert!(ok, "corpus extracts");
     let root = dir.path().join("ansible");
-    git(&root, &["init", "-q"]);
-    git(&root, &["add", "-A"]);
+    commit_all(&root, "corpus");
+    Some((dir, root))
+}
+
+/// Makes `dir` a git repository with everything in one commit.
+pub fn commit_all(dir: &Path, message: &str) {
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "-A"]);
     git(
-        &root,
+        dir,
         &[
             "-c",
             "user.name=t",
@@ -107,10 +113,16 @@ pub fn corpus() -> Option<(tempfile::TempDir, PathBuf)> {
             "user.email=t@example.org",
             "commit",
             "-qm",
-            "corpus",
+            message,
         ],
     );
-    Some((dir, root))
+}
+
+/// The embedded migration file with `from` replaced by `to` (which must occur).
+pub fn default_migration_with(from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(repo_path("src/defaults/migration.yaml")).expect("read");
+    assert!(text.contains(from), "{from}");
+    text.replace(from, to)
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
