@@ -6,15 +6,16 @@
 //! role vars, task `vars`, `set_fact` of the same play. Host vars, inventory order, role params
 //! and `include_vars` are not read yet.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use minijinja::Value;
 
 use super::inventory::Inventory;
 use super::render::{Renderer, Vars, template_vars};
-use super::{Definition, EnvVars, Layer, definitions, merge, read_defs};
+use super::{Definition, EnvVars, Layer, definitions, read_defs};
 use crate::formats::tree::Node;
 use crate::formats::{jinja, yaml};
 use crate::migration::Env;
@@ -44,20 +45,63 @@ pub struct TemplateTask {
 #[derive(Debug, Clone, Default)]
 pub struct PlayUse {
     pub hosts: Option<String>,
-    pub play: Vec<Definition>,
+    pub play: Arc<Vec<Definition>>,
     pub params: Vec<Definition>,
+}
+
+/// Definitions read once and shared.
+type Shared = Arc<Vec<Definition>>;
+
+/// The tree while indexing: vars files and resolved paths are read once, however many plays
+/// name them.
+struct Files<'v> {
+    view: &'v View,
+    defs: RefCell<BTreeMap<(String, Layer), Shared>>,
+    resolved: RefCell<BTreeMap<String, Option<String>>>,
+}
+
+impl<'v> Files<'v> {
+    fn new(view: &'v View) -> Files<'v> {
+        Files {
+            view,
+            defs: RefCell::default(),
+            resolved: RefCell::default(),
+        }
+    }
+
+    fn defs(&self, rel: &str, layer: Layer) -> Shared {
+        let key = (rel.to_string(), layer);
+        if let Some(d) = self.defs.borrow().get(&key) {
+            return Arc::clone(d);
+        }
+        let d = Arc::new(read_defs(self.view, rel, layer).unwrap_or_default());
+        self.defs.borrow_mut().insert(key, Arc::clone(&d));
+        d
+    }
+
+    fn resolve(&self, path: &str) -> Option<String> {
+        if let Some(r) = self.resolved.borrow().get(path) {
+            return r.clone();
+        }
+        let r = resolve_in_tree(self.view, path);
+        self.resolved
+            .borrow_mut()
+            .insert(path.to_string(), r.clone());
+        r
+    }
 }
 
 /// Every template task of the tree (YAML files under `roles/*/tasks/`, `playbooks/`, `tasks/`).
 pub fn template_tasks(view: &View) -> Vec<TemplateTask> {
+    let files = Files::new(view);
     let mut out = Vec::new();
     for file in view.files.iter().filter(|f| is_task_file(f)) {
         let role = role_of(file);
         for play in plays(view, file, "template", true) {
-            collect_play(view, file, role.as_deref(), &play, &mut out);
+            collect_play(&files, file, role.as_deref(), &play, &mut out);
         }
     }
-    let uses = role_uses(view);
+    let uses = role_uses(&files);
     for task in out.iter_mut().filter(|t| t.role.is_some()) {
         task.uses = task
             .role
@@ -90,7 +134,8 @@ fn plays(view: &View, file: &str, word: &str, loose: bool) -> Vec<Node> {
 }
 
 /// The plays of every playbook that apply each role, with the params they pass.
-fn role_uses(view: &View) -> BTreeMap<String, Vec<PlayUse>> {
+fn role_uses(files: &Files<'_>) -> BTreeMap<String, Vec<PlayUse>> {
+    let view = files.view;
     let mut out: BTreeMap<String, Vec<PlayUse>> = BTreeMap::new();
     for file in view.files.iter().filter(|f| is_playbook(f)) {
         for play in &plays(view, file, "role", false) {
@@ -98,7 +143,7 @@ fn role_uses(view: &View) -> BTreeMap<String, Vec<PlayUse>> {
                 .get("hosts")
                 .and_then(Node::as_scalar)
                 .map(|s| s.value.clone());
-            let play_defs = play_definitions(view, file, play);
+            let play_defs = Arc::new(play_definitions(files, file, play));
             let mut add = |role: &str, params: Vec<Definition>| {
                 out.entry(role.trim_matches('/').to_string())
                     .or_default()
@@ -181,15 +226,15 @@ fn is_playbook(file: &str) -> bool {
 }
 
 /// A play's vars and the vars_files that resolve into the tree, lowest precedence first.
-fn play_definitions(view: &View, file: &str, play: &Node) -> Vec<Definition> {
+fn play_definitions(files: &Files<'_>, file: &str, play: &Node) -> Vec<Definition> {
     let mut defs = Vec::new();
     if let Some(Node::Mapping { entries, .. }) = play.get("vars") {
         defs.extend(definitions(file, entries, Layer::PlayVars));
     }
     if let Some(Node::Sequence { items, .. }) = play.get("vars_files") {
         for item in items.iter().filter_map(Node::as_scalar) {
-            if let Some(rel) = resolve_in_tree(view, &item.value) {
-                defs.extend(read_defs(view, &rel, Layer::VarsFiles).unwrap_or_default());
+            if let Some(rel) = files.resolve(&item.value) {
+                defs.extend(files.defs(&rel, Layer::VarsFiles).iter().cloned());
             }
         }
     }
@@ -211,7 +256,7 @@ fn role_of(file: &str) -> Option<String> {
 
 /// The template tasks of one play (or one task list), with the play's variables.
 fn collect_play(
-    view: &View,
+    files: &Files<'_>,
     file: &str,
     role: Option<&str>,
     play: &Node,
@@ -219,7 +264,7 @@ fn collect_play(
 ) {
     // A role's task file has no play: its plays come from the playbooks that apply the role.
     let play_defs = if role.is_none() {
-        play_definitions(view, file, play)
+        play_definitions(files, file, play)
     } else {
         Vec::new()
     };
@@ -235,14 +280,12 @@ fn collect_play(
     });
     let (defaults, role_vars) = match role {
         Some(r) => (
-            read_defs(
-                view,
-                &format!("roles/{r}/defaults/main.yml"),
-                Layer::RoleDefaults,
-            )
-            .unwrap_or_default(),
-            read_defs(view, &format!("roles/{r}/vars/main.yml"), Layer::RoleVars)
-                .unwrap_or_default(),
+            files
+                .defs(&format!("roles/{r}/defaults/main.yml"), Layer::RoleDefaults)
+                .to_vec(),
+            files
+                .defs(&format!("roles/{r}/vars/main.yml"), Layer::RoleVars)
+                .to_vec(),
         ),
         None => (Vec::new(), Vec::new()),
     };
@@ -377,7 +420,7 @@ pub struct Playbooks {
     pub inventory: Inventory,
     /// Per (pattern, environment): the first host; per host: its inventory definitions.
     first_hosts: Mutex<BTreeMap<(String, Env), Option<String>>>,
-    host_defs: Mutex<BTreeMap<String, Vec<Definition>>>,
+    host_defs: Mutex<BTreeMap<String, Shared>>,
 }
 
 impl Playbooks {
@@ -398,14 +441,15 @@ impl Playbooks {
             .clone()
     }
 
-    fn host_definitions(&self, view: &View, host: &str) -> Vec<Definition> {
+    fn host_definitions(&self, view: &View, host: &str) -> Shared {
         let Ok(mut cache) = self.host_defs.lock() else {
-            return self.inventory.host_definitions(view, host);
+            return Arc::new(self.inventory.host_definitions(view, host));
         };
-        cache
-            .entry(host.to_string())
-            .or_insert_with(|| self.inventory.host_definitions(view, host))
-            .clone()
+        Arc::clone(
+            cache
+                .entry(host.to_string())
+                .or_insert_with(|| Arc::new(self.inventory.host_definitions(view, host))),
+        )
     }
 
     /// Whether `task` could render `template` at all, before any rendering: the text after
@@ -439,19 +483,31 @@ impl Playbooks {
                     .uses
                     .iter()
                     .find_map(|u| Some((u, self.first_host(u.hosts.as_deref()?, env)?)));
-                let (used, inventory_defs) = match hosted {
-                    Some((u, host)) => (u, self.host_definitions(view, &host)),
+                let host_defs;
+                let (used, inventory_defs): (&PlayUse, &[Definition]) = match hosted {
+                    Some((u, host)) => {
+                        host_defs = self.host_definitions(view, &host);
+                        (u, &host_defs)
+                    }
                     None => (
                         task.uses.first().unwrap_or(&fallback),
-                        vars.definitions(env).to_vec(),
+                        vars.definitions(env),
                     ),
                 };
-                let mut defs = task.below.clone();
-                defs.extend(inventory_defs);
-                defs.extend(used.play.iter().cloned());
-                defs.extend(task.own.iter().cloned());
-                defs.extend(used.params.iter().cloned());
-                let mut merged = merge(&defs);
+                // Lowest precedence first; the definitions are copied only for the tasks that
+                // render this template.
+                let layers: [&[Definition]; 5] = [
+                    &task.below,
+                    inventory_defs,
+                    &used.play,
+                    &task.own,
+                    &used.params,
+                ];
+                let mut merged: Vars = layers
+                    .iter()
+                    .flat_map(|l| l.iter())
+                    .map(|d| (d.name.clone(), d.value.clone()))
+                    .collect();
                 merged
                     .entry("env".into())
                     .or_insert_with(|| Value::from(env.name()));
@@ -459,6 +515,7 @@ impl Playbooks {
                 if resolve_src(vars.renderer(), task, &merged)? != template {
                     return None;
                 }
+                let defs = layers.concat();
                 Some((task, defs, template_vars(vars.renderer(), &merged)))
             })
     }
