@@ -35,7 +35,6 @@ enum LabelField {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     pieces: Vec<Piece>,
-    source: String,
 }
 
 /// What a template is evaluated against.
@@ -66,21 +65,7 @@ impl Template {
         if !rest.is_empty() {
             pieces.push(Piece::Text(rest.to_string()));
         }
-        Ok(Template {
-            pieces,
-            source: source.to_string(),
-        })
-    }
-
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// Whether the template needs a reference (`${registry}` or `${host}`).
-    pub fn needs_reference(&self) -> bool {
-        self.pieces
-            .iter()
-            .any(|p| matches!(p, Piece::Registry | Piece::Host))
+        Ok(Template { pieces })
     }
 
     /// Evaluates the template; `None` when it needs a reference and the scope has none.
@@ -209,7 +194,6 @@ mod tests {
     fn reference_placeholders_need_a_reference() {
         let m = Migration::embedded().expect("default");
         let t = Template::parse("${host}", &m).expect("ok");
-        assert!(t.needs_reference());
         assert_eq!(
             t.render(&Scope {
                 migration: &m,

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{copy_tree, regshift, repo_path, snapshot_bytes};
+use common::{copy_tree, regshift, repo_path, snapshot_bytes, succeeds};
 
 fn mini() -> tempfile::TempDir {
     copy_tree(&repo_path("fixtures/fedora-mini"))
@@ -44,7 +44,7 @@ fn apply_then_plan_is_empty_and_only_planned_files_change() {
         .map(|e| e["file"].as_str().expect("file").to_string())
         .collect();
     planned.dedup();
-    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    succeeds(&["apply", "-C", dir, "-q"]);
     let after = snapshot_bytes(tree.path());
     let changed: Vec<&String> = before
         .iter()
@@ -69,7 +69,7 @@ fn edits_keep_crlf_bom_and_a_missing_final_newline() {
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend_from_slice(ini_text.as_bytes());
     std::fs::write(&ini, &bom).expect("write");
-    assert_eq!(regshift(&["apply", "-C", arg(root), "-q"]).code, 0);
+    succeeds(&["apply", "-C", arg(root), "-q"]);
     let cfg_after = std::fs::read(&cfg).expect("read");
     assert!(!cfg_after.ends_with(b"\n"), "no final newline added");
     assert!(cfg_after.starts_with(b"{\"auths\":{\"quay.io\":"));
@@ -88,7 +88,7 @@ fn edits_keep_crlf_bom_and_a_missing_final_newline() {
         text.contains("{% else %}\r\ncontainer.destination_registry = quay.io/fedora\r\n"),
         "{text}"
     );
-    assert_eq!(regshift(&["plan", "-C", arg(root)]).code, 0);
+    succeeds(&["plan", "-C", arg(root)]);
 }
 
 /// Bad input: exit 2, a located error, and no file anywhere written.
@@ -252,10 +252,7 @@ fn a_shared_ini_line_is_split_per_environment_and_completed_later() {
     let tree = mini();
     let ini = share_bodhi_registries(tree.path());
     let dir = arg(tree.path());
-    assert_eq!(
-        regshift(&["apply", "-C", dir, "--env", "staging", "-q"]).code,
-        0
-    );
+    succeeds(&["apply", "-C", dir, "--env", "staging", "-q"]);
     let staged = std::fs::read_to_string(&ini).expect("read");
     assert!(
         staged.contains("{% if env == 'staging' %}\ncontainer.source_registry = quay.io/fedora-testing-candidate\n{% else %}\ncontainer.source_registry = candidate-registry.fedoraproject.org\n{% endif %}\n"),
@@ -266,16 +263,13 @@ fn a_shared_ini_line_is_split_per_environment_and_completed_later() {
         0,
         "staging is done"
     );
-    assert_eq!(
-        regshift(&["apply", "-C", dir, "--env", "production", "-q"]).code,
-        0
-    );
+    succeeds(&["apply", "-C", dir, "--env", "production", "-q"]);
     let done = std::fs::read_to_string(&ini).expect("read");
     assert!(
         done.contains("{% if env == 'staging' %}\ncontainer.source_registry = quay.io/fedora-testing-candidate\n{% else %}\ncontainer.source_registry = quay.io/fedora-candidate\n{% endif %}\n"),
         "{done}"
     );
-    assert_eq!(regshift(&["plan", "-C", dir]).code, 0);
+    succeeds(&["plan", "-C", dir]);
 }
 
 #[test]
@@ -310,7 +304,7 @@ fn verify_fails_on_an_unmigrated_tree_and_passes_after_apply() {
         before.stdout
     );
     assert!(before.stdout.contains("FAIL roles/bodhi2/base/templates/production.ini.j2 (production): [app:main] container.source_registry: expected quay.io/fedora-candidate, got nothing there"), "{}", before.stdout);
-    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    succeeds(&["apply", "-C", dir, "-q"]);
     let after = regshift(&["verify", "-C", dir]);
     assert_eq!(after.code, 0, "{}", after.stdout);
     assert!(after.stdout.ends_with(" 0 failed\n"), "{}", after.stdout);
@@ -320,7 +314,7 @@ fn verify_fails_on_an_unmigrated_tree_and_passes_after_apply() {
 fn verify_flags_a_rendering_that_changed_beyond_registry_values() {
     let tree = mini_repo();
     let dir = arg(tree.path());
-    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    succeeds(&["apply", "-C", dir, "-q"]);
     let conf = tree
         .path()
         .join("roles/koji_builder/templates/flatpak.conf");
@@ -419,7 +413,7 @@ fn audit_lists_literal_and_jinja_built_references_with_their_claims() {
             before.stdout
         );
     }
-    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    succeeds(&["apply", "-C", dir, "-q"]);
     let after = regshift(&["audit", "-C", dir]);
     assert!(
         !after.stdout.contains("rewrite (step 2)"),
@@ -482,7 +476,7 @@ fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
     // The candidate line agrees in both environments and collapses; the stable one still differs.
     let expected = "\ncontainer.source_registry = quay.io/fedora-candidate\n{% if env == 'staging' %}\ncontainer.destination_registry = quay.io/fedora-testing\n{% else %}\ncontainer.destination_registry = quay.io/fedora\n{% endif %}\n";
     assert!(done.contains(expected), "{done}");
-    assert_eq!(regshift(&["plan", "-C", dir, "--migration", m]).code, 0);
+    succeeds(&["plan", "-C", dir, "--migration", m]);
 }
 
 #[test]

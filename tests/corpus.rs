@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{copy_tree, corpus, git, python_oracle, regshift, repo_path};
+use common::{copy_tree, corpus, git, python_oracle, regshift, repo_path, succeeds};
 
 /// Lines changed per file by step 2 on the corpus, as read off the diff by hand against SPEC §7:
 /// (path, added, deleted).
@@ -100,6 +100,8 @@ fn step_two_on_the_corpus_is_exact_proven_and_idempotent() {
         "{}",
         again.stderr
     );
+    let proven = succeeds(&["verify", "-C", dir]);
+    assert_eq!(proven.stdout, "verify: 20 passed, 0 failed\n");
 
     oracle(
         before.path(),
@@ -114,14 +116,8 @@ fn another_migration_file_leaks_nothing_of_the_default() {
     let before = copy_tree(&root);
     let migration = repo_path("fixtures/migrations/example-port.yaml");
     let dir = root.to_str().expect("utf-8 path");
-    let apply = regshift(&[
-        "apply",
-        "-C",
-        dir,
-        "--migration",
-        migration.to_str().expect("path"),
-    ]);
-    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let m = migration.to_str().expect("path");
+    succeeds(&["apply", "-C", dir, "--migration", m]);
     let diff = git(&root, &["diff", "-U0"]);
     let added: Vec<&str> = diff
         .lines()
@@ -143,14 +139,9 @@ fn another_migration_file_leaks_nothing_of_the_default() {
         diff.contains("+container.source_registry = registry.example.com:5000/fedora/candidate"),
         "{diff}"
     );
-    let again = regshift(&[
-        "plan",
-        "-C",
-        dir,
-        "--migration",
-        migration.to_str().expect("path"),
-    ]);
-    assert_eq!(again.code, 0, "{}", again.stdout);
+    succeeds(&["plan", "-C", dir, "--migration", m]);
+    let proven = succeeds(&["verify", "-C", dir, "--migration", m]);
+    assert!(proven.stdout.ends_with(" 0 failed\n"), "{}", proven.stdout);
     oracle(before.path(), &root, &migration);
 }
 
@@ -158,7 +149,7 @@ fn another_migration_file_leaks_nothing_of_the_default() {
 fn identifiers_and_step_four_items_on_the_corpus_stay() {
     let Some((_dir, root)) = corpus() else { return };
     let dir = root.to_str().expect("utf-8 path");
-    assert_eq!(regshift(&["apply", "-C", dir]).code, 0);
+    succeeds(&["apply", "-C", dir]);
     let diff = git(&root, &["diff", "-U0"]);
     for kept in [
         "certs.d/registry",
@@ -228,12 +219,12 @@ fn staging_first_leaves_production_untouched_and_production_completes_it() {
     let before = copy_tree(&root);
     let staged = regshift(&["apply", "-C", dir, "--env", "staging", "-q"]);
     assert_eq!(staged.code, 0, "{}", staged.stderr);
-    assert_eq!(regshift(&["verify", "-C", dir, "--env", "staging"]).code, 0);
+    succeeds(&["verify", "-C", dir, "--env", "staging"]);
     assert_eq!(
         regshift(&["verify", "-C", dir, "--env", "production"]).code,
         1
     );
-    assert_eq!(regshift(&["plan", "-C", dir, "--env", "staging"]).code, 0);
+    succeeds(&["plan", "-C", dir, "--env", "staging"]);
     // Jinja2 (not regshift) renders production identically, and staging differently.
     for template in RENDERED_TARGETS {
         let (Some(old), Some(new)) = (
@@ -251,17 +242,11 @@ fn staging_first_leaves_production_untouched_and_production_completes_it() {
     assert_ne!(old.as_ref().map(String::len), Some(0));
     assert!(old.is_none() || old != new, "staging rendering changed");
 
-    assert_eq!(
-        regshift(&["apply", "-C", dir, "--env", "production", "-q"]).code,
-        0
-    );
-    assert_eq!(regshift(&["verify", "-C", dir]).code, 0);
+    succeeds(&["apply", "-C", dir, "--env", "production", "-q"]);
+    succeeds(&["verify", "-C", dir]);
     // The two steps end exactly where one `--env all` run does.
     let all = copy_tree(before.path());
-    assert_eq!(
-        regshift(&["apply", "-C", all.path().to_str().expect("path"), "-q"]).code,
-        0
-    );
+    succeeds(&["apply", "-C", all.path().to_str().expect("path"), "-q"]);
     assert_eq!(
         common::snapshot_bytes(&root),
         common::snapshot_bytes(all.path())
@@ -396,7 +381,7 @@ fn check_gates_pending_edits_and_passes_after_apply() {
         "{}",
         before.stdout
     );
-    assert_eq!(regshift(&["apply", "-C", dir, "-q"]).code, 0);
+    succeeds(&["apply", "-C", dir, "-q"]);
     let after = regshift(&["check", "-C", dir, "--format", "json"]);
     assert_eq!(after.code, 0, "{}", after.stdout);
     let report: serde_json::Value = serde_json::from_str(&after.stdout).expect("json");

@@ -543,14 +543,10 @@ impl Playbooks {
     }
 }
 
-/// Values are compared as text where a rule promises them.
-pub fn text_of(value: &Value) -> String {
-    super::value::py_str(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ansible::value::py_str;
     use std::sync::Arc;
 
     #[test]
@@ -605,11 +601,11 @@ mod tests {
         let got = books
             .vars_for(&vars, "roles/k/templates/flatpak.conf", Env::Production)
             .expect("found");
-        assert_eq!(text_of(&got["reg"]), "c.example");
+        assert_eq!(py_str(&got["reg"]), "c.example");
         let got = books
             .vars_for(&vars, "files/osbs/cfg-production.j2", Env::Production)
             .expect("found");
-        assert_eq!(text_of(&got["auth"]), "<u>:p");
+        assert_eq!(py_str(&got["auth"]), "<u>:p");
         let defs = books.trace(
             &vars,
             "roles/k/templates/flatpak.conf",
@@ -662,9 +658,9 @@ mod tests {
             .expect("rendered in staging");
         assert_eq!(
             (
-                text_of(&stg["name"]),
-                text_of(&stg["port"]),
-                text_of(&stg["mode"])
+                py_str(&stg["name"]),
+                py_str(&stg["port"]),
+                py_str(&stg["mode"])
             ),
             ("stg-host".into(), "2".into(), "tls".into())
         );
@@ -673,9 +669,9 @@ mod tests {
             .expect("rendered in production");
         assert_eq!(
             (
-                text_of(&prod["name"]),
-                text_of(&prod["port"]),
-                text_of(&prod["inventory_hostname"])
+                py_str(&prod["name"]),
+                py_str(&prod["port"]),
+                py_str(&prod["inventory_hostname"])
             ),
             ("default".into(), "1".into(), "web01.example".into())
         );

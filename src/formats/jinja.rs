@@ -110,21 +110,15 @@ pub struct IfBlock {
 pub struct Structure {
     pub masked: String,
     pub blocks: Vec<IfBlock>,
-    /// `{{ … }}` expressions.
-    pub expressions: Vec<Range<usize>>,
-    /// `{% … %}` tags (comments are not kept).
-    pub tags: Vec<Tag>,
 }
 
 impl Structure {
     /// Parses `text`; unbalanced `if`/`endif` leave the affected text counted as all environments.
     pub fn of(text: &str) -> Structure {
-        let (masked, tags, expressions) = scan(text);
+        let (masked, tags) = scan(text);
         Structure {
             masked,
             blocks: if_blocks(&tags),
-            expressions,
-            tags,
         }
     }
 
@@ -145,12 +139,6 @@ impl Structure {
             .filter(|(_, br)| br.body.contains(&offset))
             .min_by_key(|(_, br)| br.body.len())
     }
-
-    /// Whether `range` holds any Jinja (expression or tag).
-    pub fn has_jinja(&self, range: Range<usize>, text: &str) -> bool {
-        text.get(range)
-            .is_some_and(|s| s.contains("{{") || s.contains("{%") || s.contains("{#"))
-    }
 }
 
 /// Masks Jinja in `text`, keeping every offset. See the module doc.
@@ -158,11 +146,10 @@ pub fn mask(text: &str) -> String {
     scan(text).0
 }
 
-fn scan(text: &str) -> (String, Vec<Tag>, Vec<Range<usize>>) {
+fn scan(text: &str) -> (String, Vec<Tag>) {
     let bytes = text.as_bytes();
     let mut masked = bytes.to_vec();
     let mut tags = Vec::new();
-    let mut expressions = Vec::new();
     let mut i = 0;
     let mut in_raw = false;
     while let Some(rel) = text[i..].find('{') {
@@ -191,8 +178,6 @@ fn scan(text: &str) -> (String, Vec<Tag>, Vec<Range<usize>>) {
                 span: start..end,
                 kind,
             });
-        } else if close == "}}" {
-            expressions.push(start..end);
         }
         let fill = if close == "}}" { b'x' } else { b' ' };
         // Indentation after a newline inside a tag stays blank, so a multi-line expression in a
@@ -213,7 +198,7 @@ fn scan(text: &str) -> (String, Vec<Tag>, Vec<Range<usize>>) {
     // Only ASCII bytes replaced whole UTF-8 sequences inside tags, so the result is valid UTF-8.
     let masked = String::from_utf8(masked)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    (masked, tags, expressions)
+    (masked, tags)
 }
 
 fn tag_kind(inner: &str) -> TagKind {

@@ -24,6 +24,17 @@ pub fn regshift(args: &[&str]) -> Run {
     }
 }
 
+/// Runs regshift and asserts it exits 0.
+pub fn succeeds(args: &[&str]) -> Run {
+    let run = regshift(args);
+    assert_eq!(
+        run.code, 0,
+        "regshift {args:?}\nstdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
