@@ -13,6 +13,7 @@ use crate::error::{Position, Result};
 use crate::find::{Finder, suffixes};
 use crate::formats::jinja::{Envs, Structure};
 use crate::migration::Migration;
+use crate::parallel;
 use crate::plan::Plan;
 use crate::rules::{Action, Class, Rule, RuleSet};
 use crate::walk::{Tree, View};
@@ -34,43 +35,26 @@ pub struct Finding {
     pub line: String,
 }
 
-/// Finds every reference in `tree`; `claims` is the plan of the step's edits (an edit that covers
-/// a reference claims it for its rule). `progress` counts the files scanned (the CLI draws it on
-/// a terminal only).
+/// Finds every reference in `tree`. `plan` makes the plan of the step's edits (an edit that
+/// covers a reference claims it for its rule); it runs on its own thread while the files are
+/// scanned, since planning is mostly one thread's work. `progress` counts the files scanned
+/// (the CLI draws it on a terminal only). Returns the plan and the references.
 pub fn audit(
     tree: &Tree,
     migration: &Migration,
     rules: &RuleSet,
-    claims: &Plan,
+    plan: impl FnOnce() -> Result<Plan> + Send,
     progress: &indicatif::ProgressBar,
-) -> Result<Vec<Finding>> {
-    progress.set_length(tree.files.len() as u64);
-    let mut hosts = migration.from_hosts();
-    hosts.extend(migration.related.iter().cloned());
-    let finder = Finder::new(&hosts);
-    let suffixes = suffixes(&migration.from_hosts());
-    let vars = EnvVars::load(Arc::new(View::of(tree)))?;
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = tree.files.len().div_ceil(threads).max(1);
-    let mut found: Vec<Finding> = std::thread::scope(|scope| {
-        let workers: Vec<_> = tree
-            .files
-            .chunks(chunk)
-            .map(|files| {
-                scope.spawn(|| {
-                    files
-                        .iter()
-                        .inspect(|_| progress.inc(1))
-                        .flat_map(|path| scan(tree, path, &finder, &suffixes, &vars))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
+) -> Result<(Plan, Vec<Finding>)> {
+    let (claims, found) = std::thread::scope(|scope| {
+        let claims = scope.spawn(plan);
+        let found = scan_tree(tree, migration, progress);
+        let claims = claims
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (claims, found)
     });
+    let (claims, mut found) = (claims?, found?);
     for f in &mut found {
         // An edit that overlaps the reference claims it for its rule.
         f.rule = claims
@@ -82,9 +66,27 @@ pub fn audit(
             f.rule = classify(rules, f).map(|r| (r.id.clone(), r.class, r.step));
         }
     }
-    progress.finish_and_clear();
     found.sort();
-    Ok(found)
+    Ok((claims, found))
+}
+
+fn scan_tree(
+    tree: &Tree,
+    migration: &Migration,
+    progress: &indicatif::ProgressBar,
+) -> Result<Vec<Finding>> {
+    progress.set_length(tree.files.len() as u64);
+    let mut hosts = migration.from_hosts();
+    hosts.extend(migration.related.iter().cloned());
+    let finder = Finder::new(&hosts);
+    let suffixes = suffixes(&migration.from_hosts());
+    let vars = EnvVars::load(Arc::new(View::of(tree)))?;
+    let found = parallel::map(&tree.files, |path| {
+        progress.inc(1);
+        scan(tree, path, &finder, &suffixes, &vars)
+    });
+    progress.finish_and_clear();
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// The classification rule that claims a reference: those that name lines first, then by id.

@@ -301,12 +301,15 @@ fn step_one_checklist(m: &Migration) -> String {
 /// The tree and the plan of the selected step and environments.
 fn make_plan(config: &Config) -> Result<(Tree, Plan)> {
     let tree = Tree::walk(&config.tree)?;
-    let selection = Selection {
+    let plan = plan::plan(&tree, &config.migration, &config.rules, selection(config))?;
+    Ok((tree, plan))
+}
+
+fn selection(config: &Config) -> Selection {
+    Selection {
         step: config.step,
         envs: config.envs,
-    };
-    let plan = plan::plan(&tree, &config.migration, &config.rules, selection)?;
-    Ok((tree, plan))
+    }
 }
 
 fn emit_notes(config: &Config, plan: &Plan) {
@@ -338,20 +341,16 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
 
 fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
-    let claims = plan::plan(
+    let selection = Selection {
+        step: 2,
+        envs: Envs::ALL,
+    };
+    let claims = || plan::plan(&tree, &config.migration, &config.rules, selection);
+    let (_, found) = crate::audit::audit(
         &tree,
         &config.migration,
         &config.rules,
-        Selection {
-            step: 2,
-            envs: Envs::ALL,
-        },
-    )?;
-    let found = crate::audit::audit(
-        &tree,
-        &config.migration,
-        &config.rules,
-        &claims,
+        claims,
         &progress(config),
     )?;
     let text = match format {
@@ -389,12 +388,12 @@ fn progress(config: &Config) -> indicatif::ProgressBar {
 }
 
 fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
-    let (tree, plan) = make_plan(config)?;
-    let found = crate::audit::audit(
+    let tree = Tree::walk(&config.tree)?;
+    let (plan, found) = crate::audit::audit(
         &tree,
         &config.migration,
         &config.rules,
-        &plan,
+        || plan::plan(&tree, &config.migration, &config.rules, selection(config)),
         &progress(config),
     )?;
     let proof = prove_against_head(config, &tree)?;
@@ -570,7 +569,9 @@ fn render_command(config: &Config, template: &str, env: EnvArg) -> Result<u8> {
     let task_vars = playbooks
         .vars_for(&vars, template, env)
         .unwrap_or_else(|| vars.vars(env).clone());
-    let text = vars.renderer().render_file(template, &task_vars)?;
+    let text = vars
+        .renderer()
+        .render_file(template, &(&task_vars).into())?;
     let _ = write!(anstream::stdout(), "{text}");
     Ok(0)
 }

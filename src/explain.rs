@@ -64,7 +64,11 @@ fn chain(out: &mut String, vars: &EnvVars, playbooks: &Playbooks, file: &str, na
         let defs = playbooks.trace(vars, file, name, env);
         let value = playbooks.vars_for(vars, file, env).and_then(|task_vars| {
             renderer
-                .render("<explain>", &format!("{{{{ {name} }}}}"), &task_vars)
+                .render(
+                    "<explain>",
+                    &format!("{{{{ {name} }}}}"),
+                    &(&task_vars).into(),
+                )
                 .ok()
         });
         if defs.is_empty() {

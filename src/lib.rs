@@ -15,6 +15,7 @@ pub mod find;
 pub mod formats;
 pub mod git;
 pub mod migration;
+pub mod parallel;
 pub mod plan;
 pub mod prove;
 pub mod redact;

@@ -69,7 +69,7 @@ impl Renderings {
             .unwrap_or_else(|| self.vars.vars(env).clone());
         self.vars
             .renderer()
-            .render_file(rel, &vars)
+            .render_file(rel, &(&vars).into())
             .map_err(|e| e.to_string())
     }
 }

@@ -39,7 +39,9 @@ fn renderings_match_python_jinja2_byte_for_byte() {
     let mut failures = Vec::new();
     for template in TEMPLATES {
         for env in Env::ALL {
-            let ours = vars.renderer().render_file(template, vars.vars(env));
+            let ours = vars
+                .renderer()
+                .render_file(template, &vars.vars(env).into());
             let out = Command::new(python)
                 .arg(common::repo_path("tests/oracle/render.py"))
                 .arg(&root)

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Definition, Layer, read_defs};
+use std::sync::Arc;
+
+use super::{Definition, Layer};
 use crate::migration::Env;
 use crate::walk::View;
 
@@ -22,6 +24,10 @@ pub struct Inventory {
     groups: BTreeMap<String, Group>,
     /// Every host, in the order it first appears.
     hosts: Vec<String>,
+    /// Per host: its groups in Ansible's order (all, then by depth and name); computed once,
+    /// because walking the group graph per host dominated `plan`.
+    memberships: BTreeMap<String, Vec<String>>,
+    staging: BTreeSet<String>,
 }
 
 impl Inventory {
@@ -37,7 +43,33 @@ impl Inventory {
                 inv.read(&text);
             }
         }
+        inv.index();
         inv
+    }
+
+    fn index(&mut self) {
+        let mut ranked: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+        for name in self.groups.keys() {
+            let depth = self.depth(name, &mut BTreeSet::new());
+            for host in self.members(name, &mut BTreeSet::new()) {
+                ranked.entry(host).or_default().push((depth, name.clone()));
+            }
+        }
+        self.memberships = ranked
+            .into_iter()
+            .map(|(host, mut groups)| {
+                groups.sort();
+                groups.dedup();
+                let names = std::iter::once("all".to_string())
+                    .chain(groups.into_iter().map(|(_, g)| g))
+                    .collect();
+                (host, names)
+            })
+            .collect();
+        self.staging = self
+            .members("staging", &mut BTreeSet::new())
+            .into_iter()
+            .collect();
     }
 
     fn read(&mut self, text: &str) {
@@ -153,21 +185,10 @@ impl Inventory {
     /// The groups a host is in, in the order Ansible applies their group_vars: `all` first, then
     /// by depth (parents before children), then by name.
     pub fn groups_of(&self, host: &str) -> Vec<String> {
-        let mut depth: BTreeMap<String, usize> = BTreeMap::new();
-        for name in self.groups.keys() {
-            if self
-                .members(name, &mut BTreeSet::new())
-                .iter()
-                .any(|h| h == host)
-            {
-                depth.insert(name.clone(), self.depth(name, &mut BTreeSet::new()));
-            }
-        }
-        let mut groups: Vec<(usize, String)> = depth.into_iter().map(|(g, d)| (d, g)).collect();
-        groups.sort();
-        std::iter::once("all".to_string())
-            .chain(groups.into_iter().map(|(_, g)| g))
-            .collect()
+        self.memberships
+            .get(host)
+            .cloned()
+            .unwrap_or_else(|| vec!["all".to_string()])
     }
 
     /// How many parent groups stand above `group`.
@@ -185,11 +206,7 @@ impl Inventory {
 
     /// The environment a host belongs to: staging when it is in the `staging` group.
     pub fn env_of(&self, host: &str) -> Env {
-        if self
-            .members("staging", &mut BTreeSet::new())
-            .iter()
-            .any(|h| h == host)
-        {
+        if self.staging.contains(host) {
             Env::Staging
         } else {
             Env::Production
@@ -204,29 +221,27 @@ impl Inventory {
     }
 
     /// The definitions a host sees from the inventory, lowest precedence first.
-    pub fn host_definitions(&self, view: &View, host: &str) -> Vec<Definition> {
+    /// `read` reads one vars file (a caller may share the files many hosts read).
+    pub fn host_definitions(
+        &self,
+        host: &str,
+        read: &dyn Fn(&str, Layer) -> Arc<Vec<Definition>>,
+    ) -> Vec<Definition> {
         let mut defs = Vec::new();
         for group in self.groups_of(host) {
-            defs.extend(
-                read_defs(view, &format!("{DIR}group_vars/{group}"), Layer::GroupVars)
-                    .unwrap_or_default(),
-            );
-            defs.extend(
-                read_defs(
-                    view,
-                    &format!("{DIR}group_vars/{group}.yml"),
-                    Layer::GroupVars,
-                )
-                .unwrap_or_default(),
-            );
+            for file in [
+                format!("{DIR}group_vars/{group}"),
+                format!("{DIR}group_vars/{group}.yml"),
+            ] {
+                defs.extend(read(&file, Layer::GroupVars).iter().cloned());
+            }
         }
-        defs.extend(
-            read_defs(view, &format!("{DIR}host_vars/{host}"), Layer::HostVars).unwrap_or_default(),
-        );
-        defs.extend(
-            read_defs(view, &format!("{DIR}host_vars/{host}.yml"), Layer::HostVars)
-                .unwrap_or_default(),
-        );
+        for file in [
+            format!("{DIR}host_vars/{host}"),
+            format!("{DIR}host_vars/{host}.yml"),
+        ] {
+            defs.extend(read(&file, Layer::HostVars).iter().cloned());
+        }
         defs.push(Definition {
             name: "inventory_hostname".into(),
             value: minijinja::Value::from(host),
@@ -312,6 +327,7 @@ mod tests {
     fn inventory() -> Inventory {
         let mut inv = Inventory::default();
         inv.read("[buildvm]\nvm01.example\nvm02.example\n[buildvm_stg]\nvm01.stg.example\n[staging]\nvm01.stg.example\n[builders:children]\nbuildvm\nbuildvm_stg\n[buildvm:vars]\nx=1\n");
+        inv.index();
         inv
     }
 

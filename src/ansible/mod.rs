@@ -22,11 +22,12 @@ use crate::error::Result;
 use crate::formats::{jinja, tree::Node, yaml};
 use crate::migration::Env;
 use crate::walk::View;
-use render::{Renderer, Vars, template_vars};
+use render::{Context, Renderer, Vars, template_vars};
 
 /// Group variables per environment (and where each is defined), and a renderer for the tree.
 pub struct EnvVars {
     vars: BTreeMap<Env, Vars>,
+    contexts: BTreeMap<Env, Context>,
     defs: BTreeMap<Env, Vec<Definition>>,
     renderer: Renderer,
 }
@@ -55,8 +56,10 @@ impl EnvVars {
             (Env::Production, template_vars(&renderer, &production)),
             (Env::Staging, template_vars(&renderer, &staging)),
         ]);
+        let contexts = vars.iter().map(|(env, v)| (*env, v.into())).collect();
         Ok(EnvVars {
             vars,
+            contexts,
             defs,
             renderer,
         })
@@ -81,7 +84,7 @@ impl EnvVars {
     pub fn render(&self, source: &str, env: Env) -> Option<String> {
         let out = self
             .renderer
-            .render("<value>", source, self.vars(env))
+            .render("<value>", source, &self.contexts[&env])
             .ok()?;
         (!out.contains('<')).then_some(out)
     }

@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::ValueKind;
+use minijinja::value::{ValueKind, merge_maps};
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use super::filters;
@@ -19,6 +19,20 @@ use crate::walk::View;
 
 /// Variables for one rendering.
 pub type Vars = BTreeMap<String, Value>;
+
+/// Variables as minijinja reads them, built once and shared (cloning is a reference count):
+/// building the map per rendering dominated the time of `audit` and `plan`.
+#[derive(Debug, Clone)]
+pub struct Context(Value);
+
+impl From<&Vars> for Context {
+    fn from(vars: &Vars) -> Context {
+        Context(Value::from_pairs(
+            vars.iter()
+                .map(|(k, v)| (Value::from(k.as_str()), v.clone())),
+        ))
+    }
+}
 
 /// Renders templates of one tree (as a [`View`]: planned edits included).
 #[derive(Clone)]
@@ -61,7 +75,7 @@ impl Renderer {
     }
 
     /// Renders the tree file `rel` with `vars`.
-    pub fn render_file(&self, rel: &str, vars: &Vars) -> Result<String> {
+    pub fn render_file(&self, rel: &str, vars: &Context) -> Result<String> {
         let source = self
             .view
             .read(rel)
@@ -70,7 +84,7 @@ impl Renderer {
     }
 
     /// Renders `source` as if it were the tree file `name`.
-    pub fn render(&self, name: &str, source: &str, vars: &Vars) -> Result<String> {
+    pub fn render(&self, name: &str, source: &str, vars: &Context) -> Result<String> {
         let (overrides, body) = header(source);
         let custom;
         let env = if overrides == Overrides::default() {
@@ -97,14 +111,15 @@ impl Renderer {
             }
         };
         let template = env.template_from_named_str(name, body).map_err(located)?;
-        let mut ctx = vars.clone();
-        for free in self.free_variables(env, name, body) {
-            ctx.entry(free.clone())
-                .or_insert_with(|| Value::from(format!("<{free}>")));
-        }
-        let all = Value::from_pairs(ctx.iter().map(|(k, v)| (k.clone(), v.clone())));
-        ctx.insert("vars".into(), all);
-        template.render(Value::from_pairs(ctx)).map_err(located)
+        let placeholders = Value::from_pairs(
+            self.free_variables(env, name, body)
+                .into_iter()
+                .map(|free| (Value::from(free.as_str()), Value::from(format!("<{free}>")))),
+        );
+        // Lazy merges, not copies: the variables are shared by every rendering with them.
+        let all = merge_maps([placeholders, vars.0.clone()]);
+        let ctx = merge_maps([all.clone(), Value::from_pairs([("vars", all)])]);
+        template.render(ctx).map_err(located)
     }
 
     fn environment(&self, o: &Overrides) -> Environment<'static> {
@@ -261,7 +276,7 @@ fn header(source: &str) -> (Overrides, &str) {
 pub fn template_vars(renderer: &Renderer, vars: &Vars) -> Vars {
     let mut out = vars.clone();
     for _ in 0..4 {
-        let snapshot = out.clone();
+        let snapshot = Context::from(&out);
         let mut changed = false;
         for value in out.values_mut() {
             let new = template_value(renderer, value, &snapshot);
@@ -275,7 +290,7 @@ pub fn template_vars(renderer: &Renderer, vars: &Vars) -> Vars {
     out
 }
 
-fn template_value(renderer: &Renderer, value: &Value, vars: &Vars) -> Value {
+fn template_value(renderer: &Renderer, value: &Value, vars: &Context) -> Value {
     match value.kind() {
         ValueKind::String => {
             let text = value.as_str().unwrap_or_default();
@@ -332,7 +347,7 @@ mod tests {
             .render(
                 "t",
                 "{% if flag %}\n{{ flag }} {{ items }} {{ secret }}\n{% endif %}\n",
-                &vars,
+                &(&vars).into(),
             )
             .expect("renders");
         assert_eq!(out, "True ['a', 'b'] <secret>\n");
@@ -346,7 +361,7 @@ mod tests {
         ]);
         let vars = Vars::from([("x".to_string(), Value::from(1))]);
         assert_eq!(
-            r.render_file("roles/r/templates/main.j2", &vars)
+            r.render_file("roles/r/templates/main.j2", &(&vars).into())
                 .expect("renders"),
             "A[1]B"
         );
@@ -354,7 +369,7 @@ mod tests {
             .render(
                 "t",
                 "#jinja2: trim_blocks: False\n{% if true %}\nx\n{% endif %}\n",
-                &vars,
+                &(&vars).into(),
             )
             .expect("renders");
         assert_eq!(out, "\nx\n\n");

@@ -19,6 +19,7 @@ use super::{Definition, EnvVars, Layer, definitions, read_defs};
 use crate::formats::tree::Node;
 use crate::formats::{jinja, yaml};
 use crate::migration::Env;
+use crate::parallel;
 use crate::walk::View;
 
 const TEMPLATE_MODULES: &[&str] = &["template", "ansible.builtin.template"];
@@ -95,9 +96,11 @@ impl<'v> Files<'v> {
 pub fn template_tasks(view: &View) -> Vec<TemplateTask> {
     let files = Files::new(view);
     let mut out = Vec::new();
-    for file in view.files.iter().filter(|f| is_task_file(f)) {
+    let task_files: Vec<&String> = view.files.iter().filter(|f| is_task_file(f)).collect();
+    let parsed = parallel::map(&task_files, |file| plays(view, file, "template", true));
+    for (file, plays) in task_files.into_iter().zip(parsed) {
         let role = role_of(file);
-        for play in plays(view, file, "template", true) {
+        for play in plays {
             collect_play(&files, file, role.as_deref(), &play, &mut out);
         }
     }
@@ -137,8 +140,10 @@ fn plays(view: &View, file: &str, word: &str, loose: bool) -> Vec<Node> {
 fn role_uses(files: &Files<'_>) -> BTreeMap<String, Vec<PlayUse>> {
     let view = files.view;
     let mut out: BTreeMap<String, Vec<PlayUse>> = BTreeMap::new();
-    for file in view.files.iter().filter(|f| is_playbook(f)) {
-        for play in &plays(view, file, "role", false) {
+    let playbooks: Vec<&String> = view.files.iter().filter(|f| is_playbook(f)).collect();
+    let parsed = parallel::map(&playbooks, |file| plays(view, file, "role", false));
+    for (file, plays) in playbooks.into_iter().zip(parsed) {
+        for play in &plays {
             let hosts = play
                 .get("hosts")
                 .and_then(Node::as_scalar)
@@ -395,7 +400,7 @@ pub fn resolve_in_tree(view: &View, path: &str) -> Option<String> {
 /// The tree path a task's `src` names, rendered with `vars`.
 pub fn resolve_src(renderer: &Renderer, task: &TemplateTask, vars: &Vars) -> Option<String> {
     let src = if task.src.contains("{{") {
-        renderer.render("<src>", &task.src, vars).ok()?
+        renderer.render("<src>", &task.src, &vars.into()).ok()?
     } else {
         task.src.clone()
     };
@@ -421,6 +426,8 @@ pub struct Playbooks {
     /// Per (pattern, environment): the first host; per host: its inventory definitions.
     first_hosts: Mutex<BTreeMap<(String, Env), Option<String>>>,
     host_defs: Mutex<BTreeMap<String, Shared>>,
+    /// Per vars file: its definitions (`group_vars/all` is read once, not once per host).
+    var_files: Mutex<BTreeMap<String, Shared>>,
 }
 
 impl Playbooks {
@@ -430,6 +437,7 @@ impl Playbooks {
             inventory: Inventory::load(view),
             first_hosts: Mutex::default(),
             host_defs: Mutex::default(),
+            var_files: Mutex::default(),
         }
     }
 
@@ -442,13 +450,20 @@ impl Playbooks {
     }
 
     fn host_definitions(&self, view: &View, host: &str) -> Shared {
+        let read = |file: &str, layer| -> Shared {
+            let fresh = || Arc::new(read_defs(view, file, layer).unwrap_or_default());
+            match self.var_files.lock() {
+                Ok(mut cache) => Arc::clone(cache.entry(file.to_string()).or_insert_with(fresh)),
+                Err(_) => fresh(),
+            }
+        };
         let Ok(mut cache) = self.host_defs.lock() else {
-            return Arc::new(self.inventory.host_definitions(view, host));
+            return Arc::new(self.inventory.host_definitions(host, &read));
         };
         Arc::clone(
             cache
                 .entry(host.to_string())
-                .or_insert_with(|| Arc::new(self.inventory.host_definitions(view, host))),
+                .or_insert_with(|| Arc::new(self.inventory.host_definitions(host, &read))),
         )
     }
 
@@ -466,7 +481,8 @@ impl Playbooks {
     }
 
     /// Every task that renders `template` in `env`, with its definitions in precedence order
-    /// (lowest first) and the variables they give.
+    /// (lowest first) and the variables they give, not yet templated (tracing needs only the
+    /// definitions; templating every variable is the expensive part).
     fn renderings<'s>(
         &'s self,
         vars: &'s EnvVars,
@@ -516,7 +532,7 @@ impl Playbooks {
                     return None;
                 }
                 let defs = layers.concat();
-                Some((task, defs, template_vars(vars.renderer(), &merged)))
+                Some((task, defs, merged))
             })
     }
 
@@ -525,7 +541,7 @@ impl Playbooks {
     pub fn vars_for(&self, vars: &EnvVars, template: &str, env: Env) -> Option<Vars> {
         self.renderings(vars, template, env)
             .next()
-            .map(|(_, _, v)| v)
+            .map(|(_, _, v)| template_vars(vars.renderer(), &v))
     }
 
     /// Where `name` gets its value when `template` is rendered in `env`: for every task that
