@@ -9,7 +9,6 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ansible::EnvVars;
-use crate::edit;
 use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
 use crate::git;
@@ -127,8 +126,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PlanFormat::Diff)]
         format: PlanFormat,
     },
-    /// Write the edits.
-    Apply,
+    /// Write the edits, after proving them; with --commit, as one commit per rule on a branch.
+    Apply(ApplyArgs),
     /// List every reference (literal or built by Jinja) and the rule that claims it (exit 1 when
     /// one is unclassified).
     Audit {
@@ -154,6 +153,34 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+}
+
+#[derive(Args, Debug)]
+struct ApplyArgs {
+    /// Commit the edits, one commit per rule, on a new branch (refuses a dirty work tree).
+    #[arg(long)]
+    commit: bool,
+    /// The branch to commit on (default: regshift/step-N-ENV, or regshift/step-N for both).
+    #[arg(long, value_name = "NAME", requires = "commit")]
+    branch: Option<String>,
+    /// Add a Signed-off-by trailer from the git identity.
+    #[arg(long, requires = "commit")]
+    signoff: bool,
+    /// Commit even though other files have uncommitted changes (they stay as they are).
+    #[arg(long, requires = "commit")]
+    allow_dirty: bool,
+    /// Also write the commits as mbox patches (`git am` applies them) into DIR.
+    #[arg(long, value_name = "DIR", requires = "commit")]
+    format_patch: Option<PathBuf>,
+    /// Also write the pull-request description (Markdown) to FILE.
+    #[arg(long, value_name = "FILE", requires = "commit")]
+    pr_body: Option<PathBuf>,
+    /// Push the branch to REMOTE with your own `git push`.
+    #[arg(long, value_name = "REMOTE", requires = "commit")]
+    push: Option<String>,
+    /// Apply production although the step's staging edits are still pending.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,7 +280,7 @@ fn run(cli: Cli) -> Result<u8> {
     };
     match cli.command {
         Command::Plan { format } => plan_command(&config, format),
-        Command::Apply => apply_command(&config),
+        Command::Apply(args) => apply_command(&config, args),
         Command::Rules { command } => rules_command(&config, command),
         Command::Render { template } => render_command(&config, &template, g.env),
         Command::Verify => verify_command(&config),
@@ -508,52 +535,44 @@ fn step_rules(config: &Config) -> RuleSet {
     }
 }
 
-fn apply_command(config: &Config) -> Result<u8> {
+fn apply_command(config: &Config, args: ApplyArgs) -> Result<u8> {
     if let Some(text) = step_without_edits(config) {
         let _ = write!(anstream::stdout(), "{text}");
         return Ok(0);
     }
-    let (tree, plan) = make_plan(config)?;
-    if plan.edits.is_empty() {
-        emit_notes(config, &plan);
-        return Ok(0);
+    let options = crate::apply::Options {
+        commit: args.commit,
+        branch: args.branch,
+        signoff: args.signoff,
+        allow_dirty: args.allow_dirty,
+        format_patch: args.format_patch,
+        pr_body: args.pr_body,
+        push: args.push,
+        force: args.force,
+    };
+    let job = crate::apply::Job {
+        tree: &config.tree,
+        migration: &config.migration,
+        rules: &config.rules,
+        step: config.step,
+        envs: config.envs,
+    };
+    let done = job.run(&options)?;
+    if !config.quiet && !done.plan.edits.is_empty() {
+        let _ = write!(anstream::stdout(), "{}", report::stat(&done.plan));
     }
-    // Prove the result before writing anything (SPEC §6.3): render it from the planned texts.
-    let before = Arc::new(View::of(&tree));
-    let mut after = View::of(&tree);
-    after.overlay = plan
-        .changed
-        .iter()
-        .map(|c| (c.path.clone(), c.new_text.clone()))
-        .collect();
-    let report = prove::prove(
-        Arc::new(after),
-        Some(prove::Baseline {
-            view: before,
-            isolate: true,
-        }),
-        &config.migration,
-        &step_rules(config),
-        config.envs,
-    )?;
-    if !report.failures.is_empty() {
-        let _ = write!(anstream::stderr(), "{}", prove::text(&report));
-        return Err(Error::Usage(
-            "the proof of the planned edits failed; nothing was written".into(),
-        ));
+    if let (false, Some(c)) = (config.quiet, &done.committed) {
+        let _ = writeln!(
+            anstream::stdout(),
+            "committed {} commits on branch {}",
+            c.commits.len(),
+            c.branch
+        );
+        for p in &done.patches {
+            let _ = writeln!(anstream::stdout(), "wrote {}", p.display());
+        }
     }
-    // Everything is computed and checked before the first write (SPEC §6.5).
-    let files: Vec<(PathBuf, Vec<u8>)> = plan
-        .changed
-        .iter()
-        .map(|c| (config.tree.join(&c.path), c.file.bytes_with(&c.new_text)))
-        .collect();
-    edit::write_all_atomic(&files)
-        .map_err(|e| Error::file(&config.tree, format!("cannot write: {e}")))?;
-    if !config.quiet && !plan.edits.is_empty() {
-        let _ = write!(anstream::stdout(), "{}", report::stat(&plan));
-    }
-    emit_notes(config, &plan);
+    emit_notes(config, &done.plan);
     Ok(0)
 }
 

@@ -43,6 +43,9 @@ pub enum Error {
     /// A command-line request this version cannot carry out.
     #[error("{0}")]
     Usage(String),
+    /// The proof of planned edits failed (the failures, one per line); nothing was written.
+    #[error("{0}the proof of the planned edits failed; nothing was written")]
+    Proof(String),
 }
 
 impl Error {

@@ -6,6 +6,7 @@
 //! ([`edit`]) → [`report`] renders them; `apply` writes them atomically.
 
 pub mod ansible;
+pub mod apply;
 pub mod audit;
 pub mod cli;
 pub mod edit;
@@ -22,5 +23,6 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod ruletest;
+pub mod series;
 pub mod template;
 pub mod walk;

@@ -37,8 +37,9 @@ pub struct Failure {
 
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// Promised values checked.
+    /// Promised values checked, in all and per environment.
     pub checks: usize,
+    pub checks_by_env: BTreeMap<Env, usize>,
     pub failures: Vec<Failure>,
 }
 
@@ -183,6 +184,7 @@ fn check(
         }
     };
     report.checks += 1;
+    *report.checks_by_env.entry(env).or_default() += 1;
     if found.is_empty() {
         return report
             .failures

@@ -6,6 +6,7 @@
 //! file), `old` (empty for an insertion), `new`, `rule`, `class`, `step`, `context` (the
 //! reference's context, or null), `environments` (a list) and `why`.
 
+pub mod pr;
 pub mod sarif;
 
 use std::collections::BTreeMap;

@@ -12,11 +12,20 @@ pub struct Run {
 
 /// Runs the regshift binary with `args`.
 pub fn regshift(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_regshift"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("regshift runs");
+    regshift_with(args, &[])
+}
+
+/// Runs the regshift binary with `args` and extra environment variables (`""` removes one).
+pub fn regshift_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_regshift"));
+    command.args(args).env("NO_COLOR", "1");
+    for (k, v) in vars {
+        match v.is_empty() {
+            true => command.env_remove(k),
+            false => command.env(k, v),
+        };
+    }
+    let out = command.output().expect("regshift runs");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,0 +1,256 @@
+//! `apply` (SPEC §5, §6.3, §6.5; issue 5): staging first, prove, then write; with `--commit`,
+//! hand the change over as one commit per rule on a branch, with patches, a pull-request body
+//! and a push on request. Every check and every commit object comes before the first write.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::audit;
+use crate::edit;
+use crate::error::{Error, Result};
+use crate::formats::jinja::Envs;
+use crate::git::{self, Committed, Repo};
+use crate::migration::{Env, Migration};
+use crate::plan::{self, Plan, Selection};
+use crate::prove::{self, Report};
+use crate::report::pr::{self, PullRequest};
+use crate::rules::RuleSet;
+use crate::series::{self, CommitSpec};
+use crate::walk::{Tree, View};
+
+/// What `apply` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub commit: bool,
+    pub branch: Option<String>,
+    pub signoff: bool,
+    pub allow_dirty: bool,
+    pub format_patch: Option<PathBuf>,
+    pub pr_body: Option<PathBuf>,
+    pub push: Option<String>,
+    /// Override the staging-first refusal.
+    pub force: bool,
+}
+
+/// The tree and the settings `apply` works with.
+pub struct Job<'a> {
+    pub tree: &'a std::path::Path,
+    pub migration: &'a Migration,
+    pub rules: &'a RuleSet,
+    pub step: u8,
+    pub envs: Envs,
+}
+
+/// What `apply` did, for the command line to report.
+pub struct Outcome {
+    pub plan: Plan,
+    pub committed: Option<Committed>,
+    pub patches: Vec<PathBuf>,
+}
+
+impl Job<'_> {
+    fn selection(&self, envs: Envs) -> Selection {
+        Selection {
+            step: self.step,
+            envs,
+        }
+    }
+
+    /// The rules of the selected step.
+    fn step_rules(&self) -> RuleSet {
+        RuleSet {
+            rules: self
+                .rules
+                .rules
+                .iter()
+                .filter(|r| r.step == self.step)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn run(&self, options: &Options) -> Result<Outcome> {
+        let tree = Tree::walk(self.tree)?;
+        if self.envs == Envs::only(Env::Production) && !options.force {
+            self.staging_first(&tree)?;
+        }
+        let plan = plan::plan(&tree, self.migration, self.rules, self.selection(self.envs))?;
+        let nothing = Outcome {
+            plan: Plan::default(),
+            committed: None,
+            patches: Vec::new(),
+        };
+        if plan.edits.is_empty() {
+            return Ok(Outcome { plan, ..nothing });
+        }
+        let proof = self.prove(&tree, &plan)?;
+        let prepared = match options.commit {
+            true => Some(self.prepare_commits(&tree, &plan, &proof, options)?),
+            false => None,
+        };
+        // Everything is computed and checked before the first write (SPEC §6.5).
+        let files: Vec<(PathBuf, Vec<u8>)> = plan
+            .changed
+            .iter()
+            .map(|c| (self.tree.join(&c.path), c.file.bytes_with(&c.new_text)))
+            .collect();
+        edit::write_all_atomic(&files)
+            .map_err(|e| Error::file(self.tree, format!("cannot write: {e}")))?;
+        let Some((repo, committed, pr_text)) = prepared else {
+            return Ok(Outcome { plan, ..nothing });
+        };
+        let written: Vec<&str> = plan.changed.iter().map(|c| c.path.as_str()).collect();
+        repo.publish(&committed, &written)?;
+        let patches = match &options.format_patch {
+            Some(dir) => repo.format_patches(&committed, dir)?,
+            None => Vec::new(),
+        };
+        if let (Some(path), Some(text)) = (&options.pr_body, pr_text) {
+            std::fs::write(path, text)
+                .map_err(|e| Error::file(path, format!("cannot write: {e}")))?;
+        }
+        if let Some(remote) = &options.push {
+            git::push(self.tree, remote, &committed.branch)?;
+        }
+        Ok(Outcome {
+            plan,
+            committed: Some(committed),
+            patches,
+        })
+    }
+
+    /// Staging first (issue 5): production waits while the step's staging edits are pending.
+    fn staging_first(&self, tree: &Tree) -> Result<()> {
+        let staging = plan::plan(
+            tree,
+            self.migration,
+            self.rules,
+            self.selection(Envs::only(Env::Staging)),
+        )?;
+        if staging.edits.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "staging first: {} staging edits of step {} are still pending; apply them with \
+             `--env staging`, deploy and check staging, then come back (or pass --force)",
+            staging.edits.len(),
+            self.step
+        )))
+    }
+
+    /// Proves the planned result (SPEC §6.3), rendered from the planned texts.
+    fn prove(&self, tree: &Tree, plan: &Plan) -> Result<Report> {
+        let before = Arc::new(View::of(tree));
+        let mut after = View::of(tree);
+        after.overlay = plan
+            .changed
+            .iter()
+            .map(|c| (c.path.clone(), c.new_text.clone()))
+            .collect();
+        let report = prove::prove(
+            Arc::new(after),
+            Some(prove::Baseline {
+                view: before,
+                isolate: true,
+            }),
+            self.migration,
+            &self.step_rules(),
+            self.envs,
+        )?;
+        if !report.failures.is_empty() {
+            return Err(Error::Proof(prove::text(&report)));
+        }
+        Ok(report)
+    }
+
+    /// The repository checks, the commit objects and the pull-request text, before any write.
+    fn prepare_commits(
+        &self,
+        tree: &Tree,
+        plan: &Plan,
+        proof: &Report,
+        options: &Options,
+    ) -> Result<(Repo, Committed, Option<String>)> {
+        let repo = Repo::open(self.tree)?;
+        let dirty = repo.dirty()?;
+        let touched: Vec<&str> = plan.changed.iter().map(|c| c.path.as_str()).collect();
+        if !options.allow_dirty && !dirty.is_empty() {
+            return Err(Error::Usage(format!(
+                "the work tree has uncommitted changes ({}); commit or stash them, or pass \
+                 --allow-dirty",
+                listing(&dirty)
+            )));
+        }
+        let mixed = repo.dirty_among(&dirty, &touched);
+        if !mixed.is_empty() {
+            return Err(Error::Usage(format!(
+                "files regshift would edit have uncommitted changes ({}); commit or stash them \
+                 first, so the commits hold regshift's edits only",
+                listing(&mixed)
+            )));
+        }
+        let who = repo.identity()?;
+        let signoff = options.signoff.then(|| {
+            format!(
+                "{} <{}>",
+                who.name().unwrap_or_default(),
+                who.email().unwrap_or_default()
+            )
+        });
+        let series = series::series(plan, self.rules, self.migration, signoff.as_deref());
+        let branch = options
+            .branch
+            .clone()
+            .unwrap_or_else(|| default_branch(self.step, self.envs));
+        let committed = repo.commit_series(&branch, &series, &who)?;
+        let pr_text = match options.pr_body {
+            Some(_) => Some(self.pr_body(tree, plan, proof, &series, &branch)?),
+            None => None,
+        };
+        Ok((repo, committed, pr_text))
+    }
+
+    fn pr_body(
+        &self,
+        tree: &Tree,
+        plan: &Plan,
+        proof: &Report,
+        series: &[CommitSpec],
+        branch: &str,
+    ) -> Result<String> {
+        // References are claimed as `audit` claims them: by the step's edits in both environments.
+        let claims = || plan::plan(tree, self.migration, self.rules, self.selection(Envs::ALL));
+        let silent = indicatif::ProgressBar::hidden();
+        let (_, references) = audit::audit(tree, self.migration, self.rules, claims, &silent)?;
+        Ok(pr::body(&PullRequest {
+            step: self.step,
+            envs: self.envs,
+            branch,
+            plan,
+            series,
+            proof,
+            references: &references,
+            migration: self.migration,
+        }))
+    }
+}
+
+/// `regshift/step-2-staging`, or `regshift/step-2` for both environments.
+pub fn default_branch(step: u8, envs: Envs) -> String {
+    let names: Vec<&str> = envs.iter().map(Env::name).collect();
+    match names.as_slice() {
+        [one] => format!("regshift/step-{step}-{one}"),
+        _ => format!("regshift/step-{step}"),
+    }
+}
+
+/// At most five paths, then how many more.
+fn listing(paths: &[String]) -> String {
+    let mut shown: Vec<&str> = paths.iter().take(5).map(String::as_str).collect();
+    let more = paths.len().saturating_sub(5);
+    let extra = format!("and {more} more");
+    if more > 0 {
+        shown.push(&extra);
+    }
+    shown.join(", ")
+}

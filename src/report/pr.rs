@@ -1,0 +1,198 @@
+//! The pull-request description for `apply --commit --pr-body FILE` (SPEC §1, issue 5), in
+//! Markdown: summary, step and environments, every value changed, the verification per
+//! environment, what still needs a human, and the rollout order (staging first). Secrets are
+//! `<redacted>` (values come through [`crate::series::shown`]).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use crate::audit::Finding;
+use crate::formats::jinja::Envs;
+use crate::migration::{Env, Migration};
+use crate::plan::Plan;
+use crate::prove::Report;
+use crate::series::{CommitSpec, line_of, shown};
+
+/// What the description is made of.
+pub struct PullRequest<'a> {
+    pub step: u8,
+    pub envs: Envs,
+    pub branch: &'a str,
+    pub plan: &'a Plan,
+    pub series: &'a [CommitSpec],
+    pub proof: &'a Report,
+    pub references: &'a [Finding],
+    pub migration: &'a Migration,
+}
+
+pub fn body(pr: &PullRequest<'_>) -> String {
+    let mut out = String::new();
+    let envs = env_names(pr.envs);
+    let files: BTreeSet<&str> = pr.plan.edits.iter().map(|e| e.path.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "# Registry migration, step {}: {envs}\n\n{} edits in {} files, in {} commits (one per \
+         rule, staging first), on `{}`. Every edit was planned by regshift's rules and proven by \
+         rendering the templates per environment before anything was written.\n",
+        pr.step,
+        pr.plan.edits.len(),
+        files.len(),
+        pr.series.len(),
+        pr.branch
+    );
+    let _ = writeln!(out, "- Step: {}\n- Environments: {envs}\n", pr.step);
+    changes(&mut out, pr);
+    verification(&mut out, pr);
+    needs_a_human(&mut out, pr);
+    rollout(&mut out, pr);
+    out
+}
+
+fn env_names(envs: Envs) -> String {
+    envs.iter().map(Env::name).collect::<Vec<_>>().join(" and ")
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+fn changes(out: &mut String, pr: &PullRequest<'_>) {
+    out.push_str("## Changes\n\n| commit | file | line | environments | before | after |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for spec in pr.series {
+        for e in pr
+            .plan
+            .edits
+            .iter()
+            .filter(|e| e.rule == spec.rule && spec.envs.intersect(e.envs) == e.envs)
+        {
+            let line = pr
+                .plan
+                .changed
+                .iter()
+                .find(|c| c.path == e.path)
+                .map_or(0, |c| line_of(&c.file.text, e.range.start));
+            let (old, new) = shown(e);
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {line} | {} | {} | {} |",
+                cell(&spec.subject),
+                e.path,
+                env_names(e.envs),
+                cell(&old),
+                cell(&new)
+            );
+        }
+    }
+    out.push('\n');
+}
+
+fn verification(out: &mut String, pr: &PullRequest<'_>) {
+    out.push_str(
+        "## Verification\n\nEach touched template rendered as Ansible renders it (first host of \
+         its plays, group_vars, task vars), parsed, and checked for the values the rules \
+         promise; renderings differ from before only on registry lines.\n\n\
+         | environment | result |\n|---|---|\n",
+    );
+    for env in Env::ALL {
+        let result = if pr.envs.contains(env) {
+            let checks = pr.proof.checks_by_env.get(&env).copied().unwrap_or(0);
+            let failed = pr.proof.failures.iter().filter(|f| f.env == env).count();
+            format!("{} passed, {failed} failed", checks.saturating_sub(failed))
+        } else {
+            "not changed: every touched template renders byte-identical to before".to_string()
+        };
+        let _ = writeln!(out, "| {env} | {result} |");
+    }
+    out.push('\n');
+}
+
+fn needs_a_human(out: &mut String, pr: &PullRequest<'_>) {
+    out.push_str("## Needs a human\n\n");
+    let mut secrets = Vec::new();
+    for env in pr.envs.iter() {
+        if let Some(m) = pr.migration.envs.get(&env) {
+            for var in [&m.credentials.username_var, &m.credentials.password_var] {
+                if pr.plan.edits.iter().any(|e| e.new.contains(var.as_str())) {
+                    secrets.push(format!("`{var}` ({env})"));
+                }
+            }
+        }
+    }
+    if !secrets.is_empty() {
+        let _ = writeln!(
+            out,
+            "- **Secrets**: create {} in the private vars before deploying; the new templates \
+             read them.",
+            secrets.join(", ")
+        );
+    }
+    let unclassified: Vec<&Finding> = pr.references.iter().filter(|f| f.rule.is_none()).collect();
+    if unclassified.is_empty() {
+        out.push_str("- **Unclassified references**: none.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "- **Unclassified references** ({}): no rule says what happens to them.",
+            unclassified.len()
+        );
+        for f in unclassified {
+            let _ = writeln!(out, "  - `{}:{}` {}", f.path, f.at.line, f.host);
+        }
+    }
+    for step in [3u8, 4] {
+        let later: Vec<&Finding> = pr
+            .references
+            .iter()
+            .filter(|f| f.rule.as_ref().is_some_and(|(_, _, s)| *s == step))
+            .collect();
+        if later.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "- **Step {step}** (not in this change): {} references.",
+            later.len()
+        );
+        for f in later {
+            if let Some((rule, class, _)) = &f.rule {
+                let class = format!("{class:?}").to_lowercase();
+                let _ = writeln!(
+                    out,
+                    "  - `{}:{}` {} ({class}, rule `{rule}`)",
+                    f.path, f.at.line, f.host
+                );
+            }
+        }
+    }
+    out.push('\n');
+}
+
+fn rollout(out: &mut String, pr: &PullRequest<'_>) {
+    out.push_str("## Rollout\n\n");
+    let staging = pr.envs.contains(Env::Staging);
+    let production = pr.envs.contains(Env::Production);
+    let mut n = 0;
+    let mut step = |text: String| {
+        n += 1;
+        let _ = writeln!(out, "{n}. {text}");
+    };
+    step("Create the secrets listed above in the private vars (if any).".into());
+    if staging {
+        step("Merge, then run the playbooks of the staging hosts first; check that staging pulls and pushes through the new registry.".into());
+    }
+    if production && staging {
+        step(
+            "Only then run the production playbooks: production's values are in this change too."
+                .into(),
+        );
+    } else if production {
+        step("Staging is already migrated: run the production playbooks.".into());
+    } else {
+        step(format!(
+            "When staging works, make production's change: `regshift apply --commit --step {} \
+             --env production`.",
+            pr.step
+        ));
+    }
+}

@@ -1,0 +1,267 @@
+//! A plan as a series of reviewable commits (SPEC §1, issue 5): one commit per rule, split per
+//! environment only where the rule's edits are separate, staging first. Each commit carries the
+//! full contents of the files it changes (every earlier commit's edits included), a subject under
+//! 72 characters, a body listing files and before→after values (secrets redacted) with the rule's
+//! rationale, and trailers. Pure: git is `git`'s business.
+
+use std::collections::BTreeMap;
+
+use crate::edit::{self, Splice};
+use crate::formats::jinja::Envs;
+use crate::migration::{Env, Migration};
+use crate::plan::{Edit, Plan};
+use crate::rules::RuleSet;
+
+/// The longest subject git's tooling shows without folding.
+const SUBJECT_MAX: usize = 71;
+
+/// One commit to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitSpec {
+    pub rule: String,
+    pub envs: Envs,
+    pub subject: String,
+    /// The body, trailers included; `message()` joins it to the subject.
+    pub body: String,
+    /// Every file the commit changes (tree-relative path) with its bytes after the commit.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl CommitSpec {
+    pub fn message(&self) -> String {
+        format!("{}\n\n{}", self.subject, self.body)
+    }
+}
+
+/// The series for `plan`. `signoff` is the `Signed-off-by:` identity, when asked for.
+pub fn series(
+    plan: &Plan,
+    rules: &RuleSet,
+    migration: &Migration,
+    signoff: Option<&str>,
+) -> Vec<CommitSpec> {
+    let groups = groups(plan, rules);
+    let mut applied: Vec<&Edit> = Vec::new();
+    groups
+        .into_iter()
+        .map(|(rule, envs, edits)| {
+            applied.extend(edits.iter().copied());
+            let why = rules.get(&rule).map(|r| r.why.trim().to_string());
+            CommitSpec {
+                subject: subject(&rule, envs, &edits, migration),
+                body: body(&rule, why.as_deref(), &edits, plan, signoff),
+                files: contents(plan, &applied, &edits),
+                rule,
+                envs,
+            }
+        })
+        .collect()
+}
+
+/// (rule, environments, edits) per commit, in rule order; a rule whose edits each change one
+/// environment, both environments among them, becomes two commits, staging first.
+fn groups<'p>(plan: &'p Plan, rules: &RuleSet) -> Vec<(String, Envs, Vec<&'p Edit>)> {
+    let mut by_rule: BTreeMap<usize, (String, Vec<&Edit>)> = BTreeMap::new();
+    for e in &plan.edits {
+        let order = rules
+            .rules
+            .iter()
+            .position(|r| r.id == e.rule)
+            .unwrap_or(usize::MAX);
+        by_rule
+            .entry(order)
+            .or_insert_with(|| (e.rule.clone(), Vec::new()))
+            .1
+            .push(e);
+    }
+    let mut out = Vec::new();
+    for (_, (rule, mut edits)) in by_rule {
+        edits.sort_by(|a, b| (&a.path, a.range.start).cmp(&(&b.path, b.range.start)));
+        let single = |env| edits.iter().all(|e| e.envs == Envs::only(env));
+        let separate = edits.iter().all(|e| e.envs.iter().count() == 1)
+            && !single(Env::Staging)
+            && !single(Env::Production);
+        if separate {
+            for env in [Env::Staging, Env::Production] {
+                let part = edits
+                    .iter()
+                    .copied()
+                    .filter(|e| e.envs == Envs::only(env))
+                    .collect();
+                out.push((rule.clone(), Envs::only(env), part));
+            }
+        } else {
+            let envs = edits.iter().fold(Envs::NONE, |a, e| a.union(e.envs));
+            out.push((rule, envs, edits));
+        }
+    }
+    out
+}
+
+fn env_label(envs: Envs) -> String {
+    let names: Vec<&str> = envs.iter().map(Env::name).collect();
+    if names.len() == 1 {
+        names[0].to_string()
+    } else {
+        "both environments".to_string()
+    }
+}
+
+/// `rule: what → where (env)`: the migration's mapping for the registries the new values name
+/// (or the credentials they read), shortened until it fits.
+fn subject(rule: &str, envs: Envs, edits: &[&Edit], migration: &Migration) -> String {
+    let names = |needle: &str| edits.iter().any(|e| contains_word(&e.new, needle));
+    let in_envs = || {
+        migration
+            .envs
+            .iter()
+            .filter(|(env, _)| envs.contains(**env))
+            .map(|(_, m)| m)
+    };
+    // A registry moved when a new value names its `to`, or an edit swaps its host for `to`'s.
+    let mut moved: Vec<_> = migration
+        .envs
+        .values()
+        .flat_map(|m| m.registries.values())
+        .filter(|r| {
+            names(&r.to.to_string())
+                || edits
+                    .iter()
+                    .any(|e| contains_word(&e.old, &r.from) && contains_word(&e.new, &r.to.host))
+        })
+        .collect();
+    moved.sort_by(|a, b| (&a.label, &a.from).cmp(&(&b.label, &b.from)));
+    let creds: Vec<&str> = in_envs()
+        .flat_map(|m| [&m.credentials.username_var, &m.credentials.password_var])
+        .filter(|v| names(v))
+        .map(String::as_str)
+        .collect();
+    let list = |items: Vec<String>| {
+        let mut items = items;
+        items.dedup();
+        items.join(", ")
+    };
+    let env = if envs.iter().count() == 1 {
+        format!(" ({})", env_label(envs))
+    } else {
+        String::new()
+    };
+    let values = match edits.len() {
+        1 => "1 value".to_string(),
+        n => format!("{n} values"),
+    };
+    let mut candidates = Vec::new();
+    if !moved.is_empty() {
+        let from = list(moved.iter().map(|r| r.from.clone()).collect());
+        let to = list(moved.iter().map(|r| r.to.to_string()).collect());
+        let labels = list(moved.iter().map(|r| r.label.clone()).collect());
+        let hosts = list(moved.iter().map(|r| r.to.host.clone()).collect());
+        candidates.push(format!("{rule}: {from} → {to}{env}"));
+        candidates.push(format!("{rule}: {labels} → {to}{env}"));
+        candidates.push(format!("{rule}: {labels} → {hosts}{env}"));
+    } else if !creds.is_empty() {
+        candidates.push(format!("{rule}: credentials → {}{env}", creds.join(", ")));
+        candidates.push(format!("{rule}: new registry credentials{env}"));
+    }
+    candidates.push(format!("{rule}: {values}{env}"));
+    let last = candidates.last().cloned().unwrap_or_default();
+    candidates
+        .into_iter()
+        .find(|s| s.chars().count() <= SUBJECT_MAX)
+        .unwrap_or_else(|| {
+            let mut s: String = last.chars().take(SUBJECT_MAX - 1).collect();
+            s.push('…');
+            s
+        })
+}
+
+/// `needle` in `text` as a whole name: `quay.io/fedora` is not in `quay.io/fedora-candidate`,
+/// nor `registry.example.org` in `candidate-registry.example.org`.
+fn contains_word(text: &str, needle: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices(needle).any(|(i, _)| {
+        !text[..i].ends_with(|c: char| part(c) || c == '.')
+            && !text[i + needle.len()..].starts_with(part)
+    })
+}
+
+fn body(
+    rule: &str,
+    why: Option<&str>,
+    edits: &[&Edit],
+    plan: &Plan,
+    signoff: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    if let Some(why) = why.filter(|w| !w.is_empty()) {
+        out.push_str(why);
+        out.push_str("\n\n");
+    }
+    out.push_str("Values (before → after):\n");
+    for e in edits {
+        let line = plan
+            .changed
+            .iter()
+            .find(|c| c.path == e.path)
+            .map_or(0, |c| line_of(&c.file.text, e.range.start));
+        let (old, new) = shown(e);
+        out.push_str(&format!(
+            "- {}:{} [{}]: {} → {}\n",
+            e.path,
+            line,
+            env_label(e.envs),
+            old,
+            new
+        ));
+    }
+    out.push_str(&format!("\nRegshift-Rule: {rule}\n"));
+    if let Some(who) = signoff {
+        out.push_str(&format!("Signed-off-by: {who}\n"));
+    }
+    out
+}
+
+/// An edit's values as reviewers see them: secrets redacted, an insertion shown as such.
+pub fn shown(e: &Edit) -> (String, String) {
+    if e.secret {
+        return ("<redacted>".into(), "<redacted>".into());
+    }
+    let quote = |s: &str| {
+        if s.is_empty() {
+            "(nothing)".to_string()
+        } else {
+            format!("`{}`", s.trim_end_matches('\n').replace('\n', "⏎"))
+        }
+    };
+    (quote(&e.old), quote(&e.new))
+}
+
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(1, |t| t.matches('\n').count() + 1)
+}
+
+/// The files `edits` touch, each with every edit applied so far (`applied`, this commit's
+/// included): the intermediate texts of a file several rules edit.
+fn contents(plan: &Plan, applied: &[&Edit], edits: &[&Edit]) -> Vec<(String, Vec<u8>)> {
+    let mut paths: Vec<&str> = edits.iter().map(|e| e.path.as_str()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let changed = plan.changed.iter().find(|c| c.path == path)?;
+            let splices: Vec<Splice> = applied
+                .iter()
+                .filter(|e| e.path == path)
+                .map(|e| Splice {
+                    range: e.range.clone(),
+                    text: e.new.clone(),
+                })
+                .collect();
+            // The plan already refused overlapping edits, so a subset applies too.
+            let text = edit::apply(&changed.file.text, &splices).ok()?;
+            Some((path.to_string(), changed.file.bytes_with(&text)))
+        })
+        .collect()
+}

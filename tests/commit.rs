@@ -1,0 +1,307 @@
+//! `apply --commit` and its companions (issue 5) on temporary repositories made from
+//! fixtures/fedora-mini: dirty-tree refusal, identity error, one commit per rule, idempotence,
+//! `git am` round trip, push to a bare repository, staging first, the pull-request body.
+
+mod common;
+
+use std::path::Path;
+
+use common::{commit_all, copy_tree, git, regshift, regshift_with, repo_path, snapshot_bytes};
+
+/// fedora-mini as a fresh repository with a committer identity of its own.
+fn mini_repo() -> tempfile::TempDir {
+    let dir = copy_tree(&repo_path("fixtures/fedora-mini"));
+    commit_all(dir.path(), "base");
+    git(dir.path(), &["config", "user.name", "Ada Admin"]);
+    git(dir.path(), &["config", "user.email", "ada@example.org"]);
+    dir
+}
+
+fn path(dir: &Path) -> &str {
+    dir.to_str().expect("utf-8 path")
+}
+
+fn log(dir: &Path) -> Vec<String> {
+    git(dir, &["log", "--format=%s"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn one_commit_per_rule_on_a_new_branch_then_nothing() {
+    let repo = mini_repo();
+    let dir = path(repo.path());
+    let run = regshift(&[
+        "apply",
+        "-C",
+        dir,
+        "--env",
+        "staging",
+        "--commit",
+        "--signoff",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        git(repo.path(), &["branch", "--show-current"]).trim(),
+        "regshift/step-2-staging"
+    );
+    assert!(git(repo.path(), &["status", "--porcelain"]).is_empty());
+    let subjects = log(repo.path());
+    assert_eq!(subjects.last().map(String::as_str), Some("base"));
+    let ours = &subjects[..subjects.len() - 1];
+    assert!(ours.len() >= 3, "{ours:?}");
+    for s in ours {
+        assert!(s.chars().count() < 72, "{s}");
+        assert!(s.ends_with("(staging)"), "{s}");
+    }
+    // Each commit names its rule in a trailer, lists its values and is signed off.
+    let bodies = git(
+        repo.path(),
+        &["log", "--format=%B%x00", "-n", &ours.len().to_string()],
+    );
+    for body in bodies.split('\0').filter(|b| !b.trim().is_empty()) {
+        let rule = body
+            .lines()
+            .find_map(|l| l.strip_prefix("Regshift-Rule: "))
+            .expect("trailer");
+        assert!(body.trim_start().starts_with(rule), "{body}");
+        assert!(body.contains(" → "), "{body}");
+        assert!(
+            body.contains("Signed-off-by: Ada Admin <ada@example.org>"),
+            "{body}"
+        );
+    }
+    // The commits hold exactly what `apply` wrote: a second run has nothing to do.
+    let again = regshift(&["apply", "-C", dir, "--env", "staging", "--commit"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(log(repo.path()).len(), subjects.len());
+    let plan = regshift(&["plan", "-C", dir, "--env", "staging"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+}
+
+#[test]
+fn a_dirty_tree_is_refused_unless_allowed_and_then_left_alone() {
+    let repo = mini_repo();
+    let dir = path(repo.path());
+    std::fs::write(repo.path().join("NOTES.txt"), "mine\n").expect("write");
+    let before = snapshot_bytes(repo.path());
+    let run = regshift(&["apply", "-C", dir, "--commit"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("uncommitted changes (NOTES.txt)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot_bytes(repo.path()), before, "nothing touched");
+    assert_eq!(log(repo.path()), ["base"]);
+
+    let run = regshift(&["apply", "-C", dir, "--commit", "--allow-dirty"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        git(repo.path(), &["status", "--porcelain"]),
+        "?? NOTES.txt\n",
+        "the user's file is neither committed nor staged"
+    );
+    let committed = git(repo.path(), &["log", "--name-only", "--format="]);
+    assert!(!committed.contains("NOTES.txt"));
+    assert_eq!(
+        git(repo.path(), &["branch", "--show-current"]).trim(),
+        "regshift/step-2"
+    );
+}
+
+#[test]
+fn a_missing_identity_is_a_clear_error_and_nothing_is_written() {
+    let dir = copy_tree(&repo_path("fixtures/fedora-mini"));
+    commit_all(dir.path(), "base");
+    let home = tempfile::tempdir().expect("home");
+    let before = snapshot_bytes(dir.path());
+    let run = regshift_with(
+        &["apply", "-C", path(dir.path()), "--commit"],
+        &[
+            ("HOME", path(home.path())),
+            ("XDG_CONFIG_HOME", path(home.path())),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+            ("GIT_AUTHOR_NAME", ""),
+            ("GIT_AUTHOR_EMAIL", ""),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no git identity"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("git config user.name"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot_bytes(dir.path()), before);
+}
+
+#[test]
+fn patches_apply_with_git_am_and_reproduce_the_tree() {
+    let repo = mini_repo();
+    let patches = tempfile::tempdir().expect("patches");
+    let run = regshift(&[
+        "apply",
+        "-C",
+        path(repo.path()),
+        "--commit",
+        "--format-patch",
+        path(patches.path()),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut files: Vec<String> = std::fs::read_dir(patches.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").path().display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), log(repo.path()).len() - 1);
+    assert!(files[0].contains("/0001-"), "{files:?}");
+
+    // A clean clone at the commit the series started from.
+    let base = git(
+        repo.path(),
+        &["rev-parse", &format!("HEAD~{}", files.len())],
+    );
+    let clone = tempfile::tempdir().expect("clone");
+    git(clone.path(), &["clone", "-q", path(repo.path()), "work"]);
+    let work = clone.path().join("work");
+    git(&work, &["reset", "-q", "--hard", base.trim()]);
+    assert_ne!(
+        git(&work, &["rev-parse", "HEAD^{tree}"]),
+        git(repo.path(), &["rev-parse", "HEAD^{tree}"])
+    );
+    let mut am = vec![
+        "-c",
+        "user.name=r",
+        "-c",
+        "user.email=r@example.org",
+        "am",
+        "-q",
+        // fedora-mini holds a CRLF file; without this git strips its CRs (`am.keepcr`).
+        "--keep-cr",
+    ];
+    am.extend(files.iter().map(String::as_str));
+    git(&work, &am);
+    assert_eq!(
+        git(&work, &["rev-parse", "HEAD^{tree}"]),
+        git(repo.path(), &["rev-parse", "HEAD^{tree}"])
+    );
+}
+
+#[test]
+fn push_goes_to_the_remote_with_the_users_git() {
+    let repo = mini_repo();
+    let bare = tempfile::tempdir().expect("bare");
+    git(bare.path(), &["init", "-q", "--bare"]);
+    git(repo.path(), &["remote", "add", "origin", path(bare.path())]);
+    let run = regshift(&[
+        "apply",
+        "-C",
+        path(repo.path()),
+        "--commit",
+        "--branch",
+        "registry-move",
+        "--push",
+        "origin",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        git(bare.path(), &["rev-parse", "refs/heads/registry-move"]),
+        git(repo.path(), &["rev-parse", "HEAD"])
+    );
+    assert_eq!(
+        git(repo.path(), &["rev-parse", "--abbrev-ref", "@{upstream}"]).trim(),
+        "origin/registry-move"
+    );
+}
+
+#[test]
+fn production_waits_for_staging_unless_forced() {
+    let repo = mini_repo();
+    let dir = path(repo.path());
+    let before = snapshot_bytes(repo.path());
+    let run = regshift(&["apply", "-C", dir, "--env", "production", "--commit"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("staging first"), "{}", run.stderr);
+    assert_eq!(snapshot_bytes(repo.path()), before);
+
+    // After staging, production goes ahead on its own branch.
+    let run = regshift(&["apply", "-C", dir, "--env", "staging", "--commit"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = regshift(&["apply", "-C", dir, "--env", "production", "--commit"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        git(repo.path(), &["branch", "--show-current"]).trim(),
+        "regshift/step-2-production"
+    );
+    assert_eq!(regshift(&["plan", "-C", dir]).code, 0);
+
+    // --force overrides the refusal (without --commit too).
+    let other = mini_repo();
+    let run = regshift(&[
+        "apply",
+        "-C",
+        path(other.path()),
+        "--env",
+        "production",
+        "--force",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn the_pull_request_body_explains_the_change() {
+    let repo = mini_repo();
+    let out = tempfile::tempdir().expect("out");
+    let body = out.path().join("pr.md");
+    let planned = regshift(&[
+        "plan",
+        "-C",
+        path(repo.path()),
+        "--env",
+        "staging",
+        "--format",
+        "json",
+    ]);
+    let planned: serde_json::Value = serde_json::from_str(&planned.stdout).expect("json");
+    let edits = planned["edits"].as_array().map_or(0, Vec::len);
+    assert!(edits > 0);
+    let run = regshift(&[
+        "apply",
+        "-C",
+        path(repo.path()),
+        "--env",
+        "staging",
+        "--commit",
+        "--pr-body",
+        path(&body),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&body).expect("pr body");
+    for heading in [
+        "# Registry migration, step 2: staging",
+        "## Changes",
+        "## Verification",
+        "## Needs a human",
+        "## Rollout",
+    ] {
+        assert!(text.contains(heading), "{heading}\n{text}");
+    }
+    assert!(text.contains("| staging | "), "{text}");
+    assert!(text.contains(" 0 failed |"), "{text}");
+    assert!(
+        text.contains("| production | not changed"),
+        "production is untouched by a staging change\n{text}"
+    );
+    assert!(text.contains("`quay_io_stg_password` (staging)"), "{text}");
+    assert!(text.contains("--env production"), "{text}");
+    // One row per edit in the Changes table.
+    let changes = text
+        .split("## Changes")
+        .nth(1)
+        .and_then(|t| t.split("## Verification").next())
+        .unwrap_or_default();
+    let rows = changes.lines().filter(|l| l.starts_with("| ")).count();
+    assert_eq!(rows, edits + 1, "header + one row per edit\n{changes}");
+}
