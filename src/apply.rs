@@ -56,19 +56,6 @@ impl Job<'_> {
         }
     }
 
-    /// The rules of the selected step.
-    fn step_rules(&self) -> RuleSet {
-        RuleSet {
-            rules: self
-                .rules
-                .rules
-                .iter()
-                .filter(|r| r.step == self.step)
-                .cloned()
-                .collect(),
-        }
-    }
-
     pub fn run(&self, options: &Options) -> Result<Outcome> {
         let tree = Tree::walk(self.tree)?;
         if self.envs == Envs::only(Env::Production) && !options.force {
@@ -154,7 +141,7 @@ impl Job<'_> {
                 isolate: true,
             }),
             self.migration,
-            &self.step_rules(),
+            &self.rules.of_step(self.step),
             self.envs,
         )?;
         if !report.failures.is_empty() {

@@ -524,15 +524,7 @@ fn prove_against_head(config: &Config, tree: &Tree) -> Result<prove::Report> {
 
 /// The rules of the selected step.
 fn step_rules(config: &Config) -> RuleSet {
-    RuleSet {
-        rules: config
-            .rules
-            .rules
-            .iter()
-            .filter(|r| r.step == config.step)
-            .cloned()
-            .collect(),
-    }
+    config.rules.of_step(config.step)
 }
 
 fn apply_command(config: &Config, args: ApplyArgs) -> Result<u8> {

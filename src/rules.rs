@@ -346,6 +346,18 @@ impl RuleSet {
         })
     }
 
+    /// The rules of one step.
+    pub fn of_step(&self, step: u8) -> RuleSet {
+        RuleSet {
+            rules: self
+                .rules
+                .iter()
+                .filter(|r| r.step == step)
+                .cloned()
+                .collect(),
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
