@@ -62,13 +62,13 @@ impl Job<'_> {
             self.staging_first(&tree)?;
         }
         let plan = plan::plan(&tree, self.migration, self.rules, self.selection(self.envs))?;
-        let nothing = Outcome {
-            plan: Plan::default(),
+        let uncommitted = |plan| Outcome {
+            plan,
             committed: None,
             patches: Vec::new(),
         };
         if plan.edits.is_empty() {
-            return Ok(Outcome { plan, ..nothing });
+            return Ok(uncommitted(plan));
         }
         let proof = self.prove(&tree, &plan)?;
         let prepared = match options.commit {
@@ -84,7 +84,7 @@ impl Job<'_> {
         edit::write_all_atomic(&files)
             .map_err(|e| Error::file(self.tree, format!("cannot write: {e}")))?;
         let Some((repo, committed, pr_text)) = prepared else {
-            return Ok(Outcome { plan, ..nothing });
+            return Ok(uncommitted(plan));
         };
         let written: Vec<&str> = plan.changed.iter().map(|c| c.path.as_str()).collect();
         repo.publish(&committed, &written)?;
@@ -223,7 +223,7 @@ impl Job<'_> {
 }
 
 /// `regshift/step-2-staging`, or `regshift/step-2` for both environments.
-pub fn default_branch(step: u8, envs: Envs) -> String {
+fn default_branch(step: u8, envs: Envs) -> String {
     let names: Vec<&str> = envs.iter().map(Env::name).collect();
     match names.as_slice() {
         [one] => format!("regshift/step-{step}-{one}"),

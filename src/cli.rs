@@ -517,14 +517,9 @@ fn prove_against_head(config: &Config, tree: &Tree) -> Result<prove::Report> {
         Arc::new(View::of(tree)),
         baseline,
         &config.migration,
-        &step_rules(config),
+        &config.rules.of_step(config.step),
         config.envs,
     )
-}
-
-/// The rules of the selected step.
-fn step_rules(config: &Config) -> RuleSet {
-    config.rules.of_step(config.step)
 }
 
 fn apply_command(config: &Config, args: ApplyArgs) -> Result<u8> {

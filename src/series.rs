@@ -7,9 +7,11 @@
 use std::collections::BTreeMap;
 
 use crate::edit::{self, Splice};
+use crate::error::Position;
 use crate::formats::jinja::Envs;
 use crate::migration::{Env, Migration};
 use crate::plan::{Edit, Plan};
+use crate::redact::REDACTED;
 use crate::rules::RuleSet;
 
 /// The longest subject git's tooling shows without folding.
@@ -20,6 +22,8 @@ const SUBJECT_MAX: usize = 71;
 pub struct CommitSpec {
     pub rule: String,
     pub envs: Envs,
+    /// The plan's edits this commit makes, by file and position.
+    pub edits: Vec<Edit>,
     pub subject: String,
     /// The body, trailers included; `message()` joins it to the subject.
     pub body: String,
@@ -40,7 +44,7 @@ pub fn series(
     migration: &Migration,
     signoff: Option<&str>,
 ) -> Vec<CommitSpec> {
-    let groups = groups(plan, rules);
+    let groups = groups(plan);
     let mut applied: Vec<&Edit> = Vec::new();
     groups
         .into_iter()
@@ -51,6 +55,7 @@ pub fn series(
                 subject: subject(&rule, envs, &edits, migration),
                 body: body(&rule, why.as_deref(), &edits, plan, signoff),
                 files: contents(plan, &applied, &edits),
+                edits: edits.into_iter().cloned().collect(),
                 rule,
                 envs,
             }
@@ -58,24 +63,17 @@ pub fn series(
         .collect()
 }
 
-/// (rule, environments, edits) per commit, in rule order; a rule whose edits each change one
-/// environment, both environments among them, becomes two commits, staging first.
-fn groups<'p>(plan: &'p Plan, rules: &RuleSet) -> Vec<(String, Envs, Vec<&'p Edit>)> {
-    let mut by_rule: BTreeMap<usize, (String, Vec<&Edit>)> = BTreeMap::new();
+/// (rule, environments, edits) per commit, by rule id (the order `rules list` shows); a rule
+/// whose edits each change one environment, both environments among them, becomes two commits,
+/// staging first.
+fn groups(plan: &Plan) -> Vec<(String, Envs, Vec<&Edit>)> {
+    let mut by_rule: BTreeMap<&str, Vec<&Edit>> = BTreeMap::new();
     for e in &plan.edits {
-        let order = rules
-            .rules
-            .iter()
-            .position(|r| r.id == e.rule)
-            .unwrap_or(usize::MAX);
-        by_rule
-            .entry(order)
-            .or_insert_with(|| (e.rule.clone(), Vec::new()))
-            .1
-            .push(e);
+        by_rule.entry(&e.rule).or_default().push(e);
     }
     let mut out = Vec::new();
-    for (_, (rule, mut edits)) in by_rule {
+    for (rule, mut edits) in by_rule {
+        let rule = rule.to_string();
         edits.sort_by(|a, b| (&a.path, a.range.start).cmp(&(&b.path, b.range.start)));
         let single = |env| edits.iter().all(|e| e.envs == Envs::only(env));
         let separate = edits.iter().all(|e| e.envs.iter().count() == 1)
@@ -111,13 +109,6 @@ fn env_label(envs: Envs) -> String {
 /// (or the credentials they read), shortened until it fits.
 fn subject(rule: &str, envs: Envs, edits: &[&Edit], migration: &Migration) -> String {
     let names = |needle: &str| edits.iter().any(|e| contains_word(&e.new, needle));
-    let in_envs = || {
-        migration
-            .envs
-            .iter()
-            .filter(|(env, _)| envs.contains(**env))
-            .map(|(_, m)| m)
-    };
     // A registry moved when a new value names its `to`, or an edit swaps its host for `to`'s.
     let mut moved: Vec<_> = migration
         .envs
@@ -131,13 +122,16 @@ fn subject(rule: &str, envs: Envs, edits: &[&Edit], migration: &Migration) -> St
         })
         .collect();
     moved.sort_by(|a, b| (&a.label, &a.from).cmp(&(&b.label, &b.from)));
-    let creds: Vec<&str> = in_envs()
-        .flat_map(|m| [&m.credentials.username_var, &m.credentials.password_var])
+    let creds: Vec<&str> = migration
+        .envs
+        .iter()
+        .filter(|(env, _)| envs.contains(**env))
+        .flat_map(|(_, m)| [&m.credentials.username_var, &m.credentials.password_var])
         .filter(|v| names(v))
         .map(String::as_str)
         .collect();
-    let list = |items: Vec<String>| {
-        let mut items = items;
+    let list = |mut items: Vec<String>| {
+        items.sort();
         items.dedup();
         items.join(", ")
     };
@@ -199,11 +193,7 @@ fn body(
     }
     out.push_str("Values (before → after):\n");
     for e in edits {
-        let line = plan
-            .changed
-            .iter()
-            .find(|c| c.path == e.path)
-            .map_or(0, |c| line_of(&c.file.text, e.range.start));
+        let line = edit_line(plan, e);
         let (old, new) = shown(e);
         out.push_str(&format!(
             "- {}:{} [{}]: {} → {}\n",
@@ -223,22 +213,20 @@ fn body(
 
 /// An edit's values as reviewers see them: secrets redacted, an insertion shown as such.
 pub fn shown(e: &Edit) -> (String, String) {
-    if e.secret {
-        return ("<redacted>".into(), "<redacted>".into());
-    }
-    let quote = |s: &str| {
-        if s.is_empty() {
-            "(nothing)".to_string()
-        } else {
-            format!("`{}`", s.trim_end_matches('\n').replace('\n', "⏎"))
-        }
+    let quote = |s: &str| match e.shown(s) {
+        "" => "(nothing)".to_string(),
+        REDACTED => REDACTED.to_string(),
+        s => format!("`{}`", s.trim_end_matches('\n').replace('\n', "⏎")),
     };
     (quote(&e.old), quote(&e.new))
 }
 
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map_or(1, |t| t.matches('\n').count() + 1)
+/// The line an edit starts on, in the file as it was.
+pub fn edit_line(plan: &Plan, e: &Edit) -> usize {
+    plan.changed
+        .iter()
+        .find(|c| c.path == e.path)
+        .map_or(0, |c| Position::of(&c.file.text, e.range.start).line)
 }
 
 /// The files `edits` touch, each with every edit applied so far (`applied`, this commit's

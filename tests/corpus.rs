@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{copy_tree, corpus, git, python_oracle, regshift, repo_path, succeeds};
+use common::{copy_tree, corpus, git, python_oracle, regshift, repo_path, stdout_of, succeeds};
 
 /// Lines changed per file by step 2 on the corpus, as read off the diff by hand against SPEC §7:
 /// (path, added, deleted).
@@ -189,19 +189,13 @@ fn identifiers_and_step_four_items_on_the_corpus_stay() {
 /// Renders `template` for `env` with Python's Jinja2 as Ansible does (the oracle).
 fn python_render(root: &Path, template: &str, env: &str) -> Option<String> {
     let python = python_oracle()?;
-    let out = Command::new(python)
-        .arg(repo_path("tests/oracle/render.py"))
-        .arg(root)
-        .arg(template)
-        .arg(env)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    Some(stdout_of(
+        Command::new(python)
+            .arg(repo_path("tests/oracle/render.py"))
+            .arg(root)
+            .arg(template)
+            .arg(env),
+    ))
 }
 
 /// Templates that production renders (the staging dockercfg is picked by `dockercfg-{{env}}` and

@@ -5,17 +5,17 @@ mod common;
 
 use std::process::Command;
 
-use common::{copy_tree, regshift, repo_path};
+use common::{copy_tree, regshift, repo_path, stdout_of};
 
 /// The SARIF 2.1.0 schema from the serde-sarif sources cargo fetched for this crate.
 fn schema() -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo metadata runs");
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    let out = stdout_of(
+        Command::new(cargo)
+            .args(["metadata", "--format-version", "1"])
+            .current_dir(env!("CARGO_MANIFEST_DIR")),
+    );
+    let meta: serde_json::Value = serde_json::from_str(&out).expect("metadata is JSON");
     let manifest = meta["packages"]
         .as_array()
         .and_then(|p| p.iter().find(|p| p["name"] == "serde-sarif"))

@@ -59,7 +59,6 @@ impl Inventory {
             .into_iter()
             .map(|(host, mut groups)| {
                 groups.sort();
-                groups.dedup();
                 let names = std::iter::once("all".to_string())
                     .chain(groups.into_iter().map(|(_, g)| g))
                     .collect();

@@ -42,6 +42,17 @@ pub struct Edit {
     pub secret: bool,
 }
 
+impl Edit {
+    /// `value` (the edit's old or new text) as displays show it: a secret is `<redacted>`.
+    pub fn shown<'v>(&self, value: &'v str) -> &'v str {
+        if self.secret {
+            crate::redact::REDACTED
+        } else {
+            value
+        }
+    }
+}
+
 /// Something a person should know that is not an error.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Note {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::{Edit, Note, Planner, Site, Source, one_value};
-use crate::error::Result;
+use crate::error::{Position, Result};
 use crate::formats::jinja::{self, Envs};
 use crate::formats::tree::{Hit, Node, Scalar, Style};
 use crate::formats::yaml;
@@ -116,7 +116,7 @@ impl Planner<'_> {
                 )),
                 None => notes.push(site.note(format!(
                     "no `{key}` beside line {}; not added",
-                    line_of(src.text, scalar.span.start)
+                    Position::of(src.text, scalar.span.start).line
                 ))),
             }
         }
@@ -422,10 +422,6 @@ fn unquote_prefix(text: &str) -> Option<(String, &str)> {
         }
     }
     None
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 #[cfg(test)]

@@ -71,21 +71,14 @@ pub fn json(plan: &Plan, rules: &RuleSet, step: u8) -> String {
             let (text, bom) = texts.get(e.path.as_str()).copied().unwrap_or(("", 0));
             let at = Position::of(text, e.range.start);
             let rule = rules.get(&e.rule);
-            let shown = |v: &str| {
-                if e.secret {
-                    redact::REDACTED.to_string()
-                } else {
-                    v.to_string()
-                }
-            };
             JsonEdit {
                 file: &e.path,
                 line: at.line,
                 column: at.column,
                 start: e.range.start + bom,
                 end: e.range.end + bom,
-                old: shown(&e.old),
-                new: shown(&e.new),
+                old: e.shown(&e.old).to_string(),
+                new: e.shown(&e.new).to_string(),
                 rule: &e.rule,
                 class: rule.map(|r| r.class),
                 step,

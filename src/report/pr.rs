@@ -11,7 +11,7 @@ use crate::formats::jinja::Envs;
 use crate::migration::{Env, Migration};
 use crate::plan::Plan;
 use crate::prove::Report;
-use crate::series::{CommitSpec, line_of, shown};
+use crate::series::{CommitSpec, edit_line, shown};
 
 /// What the description is made of.
 pub struct PullRequest<'a> {
@@ -60,18 +60,8 @@ fn changes(out: &mut String, pr: &PullRequest<'_>) {
     out.push_str("## Changes\n\n| commit | file | line | environments | before | after |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     for spec in pr.series {
-        for e in pr
-            .plan
-            .edits
-            .iter()
-            .filter(|e| e.rule == spec.rule && spec.envs.intersect(e.envs) == e.envs)
-        {
-            let line = pr
-                .plan
-                .changed
-                .iter()
-                .find(|c| c.path == e.path)
-                .map_or(0, |c| line_of(&c.file.text, e.range.start));
+        for e in &spec.edits {
+            let line = edit_line(pr.plan, e);
             let (old, new) = shown(e);
             let _ = writeln!(
                 out,

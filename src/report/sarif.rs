@@ -11,7 +11,6 @@ use crate::audit::Finding;
 use crate::error::Position;
 use crate::plan::Plan;
 use crate::prove::Failure;
-use crate::redact;
 use crate::rules::RuleSet;
 
 /// Everything a CI report can hold.
@@ -46,18 +45,11 @@ fn items(f: &Findings<'_>, rules: &RuleSet) -> Vec<Item> {
     let mut out = Vec::new();
     for e in &f.plan.edits {
         let (text, bom) = texts.get(e.path.as_str()).copied().unwrap_or(("", 0));
-        let shown = |v: &str| {
-            if e.secret {
-                redact::REDACTED.to_string()
-            } else {
-                v.to_string()
-            }
-        };
         let why = rules.get(&e.rule).map_or("", |r| r.why.as_str());
         let message = if e.old.is_empty() {
-            format!("add `{}`: {why}", shown(&e.new))
+            format!("add `{}`: {why}", e.shown(&e.new))
         } else {
-            format!("`{}` → `{}`: {why}", shown(&e.old), shown(&e.new))
+            format!("`{}` → `{}`: {why}", e.shown(&e.old), e.shown(&e.new))
         };
         out.push(Item {
             rule: e.rule.clone(),

@@ -146,14 +146,15 @@ pub fn default_migration_with(from: &str, to: &str) -> String {
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("git");
+    stdout_of(Command::new("git").current_dir(dir).args(args))
+}
+
+/// Runs `command`, asserts it succeeds, and returns its standard output.
+pub fn stdout_of(command: &mut Command) -> String {
+    let out = command.output().expect("the command runs");
     assert!(
         out.status.success(),
-        "git {args:?}: {}",
+        "{command:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
