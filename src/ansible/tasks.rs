@@ -6,7 +6,6 @@
 //! role vars, task `vars`, `set_fact` of the same play. Host vars, inventory order, role params
 //! and `include_vars` are not read yet.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -34,7 +33,7 @@ pub struct TemplateTask {
     /// The role the task belongs to, if any.
     pub role: Option<String>,
     /// Definitions below the inventory's (role defaults), lowest precedence first.
-    pub below: Vec<Definition>,
+    pub below: Shared,
     /// The task's own definitions above the play's: role vars, task vars, set_fact (and, for a
     /// task written in a playbook, that play's vars), lowest precedence first.
     pub own: Vec<Definition>,
@@ -53,59 +52,77 @@ pub struct PlayUse {
 /// Definitions read once and shared.
 type Shared = Arc<Vec<Definition>>;
 
-/// The tree while indexing: vars files and resolved paths are read once, however many plays
-/// name them.
+/// The tree while indexing (shared by the indexing threads): vars files and resolved paths are
+/// read once, however many plays name them.
 struct Files<'v> {
     view: &'v View,
-    defs: RefCell<BTreeMap<(String, Layer), Shared>>,
-    resolved: RefCell<BTreeMap<String, Option<String>>>,
+    defs: Mutex<BTreeMap<(String, Layer), Shared>>,
+    resolved: Mutex<BTreeMap<String, Option<String>>>,
 }
 
 impl<'v> Files<'v> {
     fn new(view: &'v View) -> Files<'v> {
         Files {
             view,
-            defs: RefCell::default(),
-            resolved: RefCell::default(),
+            defs: Mutex::default(),
+            resolved: Mutex::default(),
         }
     }
 
     fn defs(&self, rel: &str, layer: Layer) -> Shared {
         let key = (rel.to_string(), layer);
-        if let Some(d) = self.defs.borrow().get(&key) {
-            return Arc::clone(d);
-        }
-        let d = Arc::new(read_defs(self.view, rel, layer).unwrap_or_default());
-        self.defs.borrow_mut().insert(key, Arc::clone(&d));
-        d
+        cached(&self.defs, key, || {
+            Arc::new(read_defs(self.view, rel, layer).unwrap_or_default())
+        })
     }
 
     fn resolve(&self, path: &str) -> Option<String> {
-        if let Some(r) = self.resolved.borrow().get(path) {
-            return r.clone();
-        }
-        let r = resolve_in_tree(self.view, path);
-        self.resolved
-            .borrow_mut()
-            .insert(path.to_string(), r.clone());
-        r
+        cached(&self.resolved, path.to_string(), || {
+            resolve_in_tree(self.view, path)
+        })
     }
 }
 
-/// Every template task of the tree (YAML files under `roles/*/tasks/`, `playbooks/`, `tasks/`).
+/// The value cached under `key`, computed outside the lock (two threads may both compute it;
+/// the first stored wins).
+fn cached<K: Ord, V: Clone>(cache: &Mutex<BTreeMap<K, V>>, key: K, make: impl FnOnce() -> V) -> V {
+    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return v;
+    }
+    let v = make();
+    match cache.lock() {
+        Ok(mut c) => c.entry(key).or_insert(v).clone(),
+        Err(_) => v,
+    }
+}
+
+/// What one playbook or task file contributes to the index.
+#[derive(Default)]
+struct Indexed {
+    tasks: Vec<TemplateTask>,
+    /// (role, the play applying it).
+    uses: Vec<(String, PlayUse)>,
+}
+
+/// Every template task of the tree (YAML files under `roles/*/tasks/`, `playbooks/`, `tasks/`),
+/// each file read and parsed once, in parallel.
 pub fn template_tasks(view: &View) -> Vec<TemplateTask> {
     let files = Files::new(view);
-    let mut out = Vec::new();
-    let task_files: Vec<&String> = view.files.iter().filter(|f| is_task_file(f)).collect();
-    let parsed = parallel::map(&task_files, |file| plays(view, file, "template", true));
-    for (file, plays) in task_files.into_iter().zip(parsed) {
-        let role = role_of(file);
-        for play in plays {
-            collect_play(&files, file, role.as_deref(), &play, &mut out);
+    let candidates: Vec<&String> = view
+        .files
+        .iter()
+        .filter(|f| is_task_file(f) || is_playbook(f))
+        .collect();
+    let indexed = parallel::map(&candidates, |file| index_file(&files, file));
+    let mut tasks = Vec::new();
+    let mut uses: BTreeMap<String, Vec<PlayUse>> = BTreeMap::new();
+    for one in indexed {
+        tasks.extend(one.tasks);
+        for (role, play) in one.uses {
+            uses.entry(role).or_default().push(play);
         }
     }
-    let uses = role_uses(&files);
-    for task in out.iter_mut().filter(|t| t.role.is_some()) {
+    for task in tasks.iter_mut().filter(|t| t.role.is_some()) {
         task.uses = task
             .role
             .as_ref()
@@ -113,116 +130,129 @@ pub fn template_tasks(view: &View) -> Vec<TemplateTask> {
             .cloned()
             .unwrap_or_default();
     }
-    out
+    tasks
 }
 
-/// The plays (items of a top-level sequence) of a YAML file that mentions `word`; with
-/// `loose`, a document that is not a sequence counts as one play (a task file with a mapping).
-/// A file that does not parse is skipped: plan and verify report parse errors where they matter.
-fn plays(view: &View, file: &str, word: &str, loose: bool) -> Vec<Node> {
-    let Some(text) = view.read(file).filter(|t| t.contains(word)) else {
-        return Vec::new();
+/// The template tasks of a task file or playbook that mentions `template`, and the roles a
+/// playbook that mentions `role` applies. A file that does not parse is skipped: plan and
+/// verify report parse errors where they matter.
+fn index_file(files: &Files<'_>, file: &str) -> Indexed {
+    let mut out = Indexed::default();
+    let Some(text) = files.view.read(file) else {
+        return out;
     };
+    let tasks = is_task_file(file) && text.contains("template");
+    let uses = is_playbook(file) && text.contains("role");
+    if !tasks && !uses {
+        return out;
+    }
     let masked = jinja::mask(&text);
     let Ok(docs) = yaml::parse(Path::new(file), &text, &masked) else {
-        return Vec::new();
+        return out;
     };
-    docs.into_iter()
-        .flat_map(|doc| match doc {
-            Node::Sequence { items, .. } => items,
-            other if loose => vec![other],
-            _ => Vec::new(),
-        })
-        .collect()
-}
-
-/// The plays of every playbook that apply each role, with the params they pass.
-fn role_uses(files: &Files<'_>) -> BTreeMap<String, Vec<PlayUse>> {
-    let view = files.view;
-    let mut out: BTreeMap<String, Vec<PlayUse>> = BTreeMap::new();
-    let playbooks: Vec<&String> = view.files.iter().filter(|f| is_playbook(f)).collect();
-    let parsed = parallel::map(&playbooks, |file| plays(view, file, "role", false));
-    for (file, plays) in playbooks.into_iter().zip(parsed) {
-        for play in &plays {
-            let hosts = play
-                .get("hosts")
-                .and_then(Node::as_scalar)
-                .map(|s| s.value.clone());
-            let play_defs = Arc::new(play_definitions(files, file, play));
-            let mut add = |role: &str, params: Vec<Definition>| {
-                out.entry(role.trim_matches('/').to_string())
-                    .or_default()
-                    .push(PlayUse {
-                        hosts: hosts.clone(),
-                        play: play_defs.clone(),
-                        params,
-                    });
-            };
-            if let Some(Node::Sequence { items, .. }) = play.get("roles") {
-                for item in items {
-                    match item {
-                        Node::Scalar(s) => add(&s.value, Vec::new()),
-                        Node::Mapping { entries, .. } => {
-                            let Some(role) = item
-                                .get("role")
-                                .or_else(|| item.get("name"))
-                                .and_then(Node::as_scalar)
-                            else {
-                                continue;
-                            };
-                            let params: Vec<(Node, Node)> = entries
-                                .iter()
-                                .filter(|(k, _)| {
-                                    k.as_scalar().is_some_and(|k| {
-                                        ![
-                                            "role",
-                                            "name",
-                                            "when",
-                                            "tags",
-                                            "become",
-                                            "vars",
-                                            "delegate_to",
-                                        ]
-                                        .contains(&k.value.as_str())
-                                    })
-                                })
-                                .cloned()
-                                .collect();
-                            let mut defs = definitions(file, &params, Layer::RoleParams);
-                            if let Some(Node::Mapping { entries, .. }) = item.get("vars") {
-                                defs.extend(definitions(file, entries, Layer::RoleParams));
-                            }
-                            add(&role.value, defs);
-                        }
-                        _ => {}
-                    }
-                }
+    let role = role_of(file);
+    for doc in &docs {
+        // A task file may hold one mapping instead of a list; a playbook is always a list.
+        let (plays, listed) = match doc {
+            Node::Sequence { items, .. } => (items.as_slice(), true),
+            other => (std::slice::from_ref(other), false),
+        };
+        for play in plays {
+            if tasks {
+                collect_play(files, file, role.as_deref(), play, &mut out.tasks);
             }
-            visit(play, &mut |node| {
-                for key in [
-                    "include_role",
-                    "import_role",
-                    "ansible.builtin.include_role",
-                    "ansible.builtin.import_role",
-                ] {
-                    if let Some(role) = node
-                        .get(key)
-                        .and_then(|r| r.get("name"))
-                        .and_then(Node::as_scalar)
-                    {
-                        let params = match node.get("vars") {
-                            Some(Node::Mapping { entries, .. }) => {
-                                definitions(file, entries, Layer::RoleParams)
-                            }
-                            _ => Vec::new(),
-                        };
-                        add(&role.value, params);
-                    }
-                }
-            });
+            if uses && listed {
+                play_uses(files, file, play, &mut out.uses);
+            }
         }
     }
     out
+}
+
+/// The roles one play of a playbook applies, with the params it passes.
+fn play_uses(files: &Files<'_>, file: &str, play: &Node, out: &mut Vec<(String, PlayUse)>) {
+    let hosts = play
+        .get("hosts")
+        .and_then(Node::as_scalar)
+        .map(|s| s.value.clone());
+    let play_defs = Arc::new(play_definitions(files, file, play));
+    let mut add = |role: &str, params: Vec<Definition>| {
+        let play = PlayUse {
+            hosts: hosts.clone(),
+            play: Arc::clone(&play_defs),
+            params,
+        };
+        out.push((role.trim_matches('/').to_string(), play));
+    };
+    if let Some(Node::Sequence { items, .. }) = play.get("roles") {
+        for item in items {
+            if let Some((role, params)) = listed_role(file, item) {
+                add(role, params);
+            }
+        }
+    }
+    visit(play, &mut |node| {
+        for key in ROLE_INCLUDES {
+            if let Some(role) = node
+                .get(key)
+                .and_then(|r| r.get("name"))
+                .and_then(Node::as_scalar)
+            {
+                let params = match node.get("vars") {
+                    Some(Node::Mapping { entries, .. }) => {
+                        definitions(file, entries, Layer::RoleParams)
+                    }
+                    _ => Vec::new(),
+                };
+                add(&role.value, params);
+            }
+        }
+    });
+}
+
+const ROLE_INCLUDES: [&str; 4] = [
+    "include_role",
+    "import_role",
+    "ansible.builtin.include_role",
+    "ansible.builtin.import_role",
+];
+
+/// Keys of a `roles:` item that are not role params.
+const ROLE_KEYWORDS: [&str; 7] = [
+    "role",
+    "name",
+    "when",
+    "tags",
+    "become",
+    "vars",
+    "delegate_to",
+];
+
+/// A `roles:` item: the role's name and the params it passes (its other keys and its `vars`).
+fn listed_role<'n>(file: &str, item: &'n Node) -> Option<(&'n str, Vec<Definition>)> {
+    match item {
+        Node::Scalar(s) => Some((&s.value, Vec::new())),
+        Node::Mapping { entries, .. } => {
+            let role = item
+                .get("role")
+                .or_else(|| item.get("name"))
+                .and_then(Node::as_scalar)?;
+            let params: Vec<(Node, Node)> = entries
+                .iter()
+                .filter(|(k, _)| {
+                    k.as_scalar()
+                        .is_some_and(|k| !ROLE_KEYWORDS.contains(&k.value.as_str()))
+                })
+                .cloned()
+                .collect();
+            let mut defs = definitions(file, &params, Layer::RoleParams);
+            if let Some(Node::Mapping { entries, .. }) = item.get("vars") {
+                defs.extend(definitions(file, entries, Layer::RoleParams));
+            }
+            Some((&role.value, defs))
+        }
+        _ => None,
+    }
 }
 
 fn is_playbook(file: &str) -> bool {
@@ -285,14 +315,10 @@ fn collect_play(
     });
     let (defaults, role_vars) = match role {
         Some(r) => (
-            files
-                .defs(&format!("roles/{r}/defaults/main.yml"), Layer::RoleDefaults)
-                .to_vec(),
-            files
-                .defs(&format!("roles/{r}/vars/main.yml"), Layer::RoleVars)
-                .to_vec(),
+            files.defs(&format!("roles/{r}/defaults/main.yml"), Layer::RoleDefaults),
+            files.defs(&format!("roles/{r}/vars/main.yml"), Layer::RoleVars),
         ),
-        None => (Vec::new(), Vec::new()),
+        None => (Shared::default(), Shared::default()),
     };
     visit(play, &mut |node| {
         let Some(src) = template_src(node) else {
@@ -316,7 +342,7 @@ fn collect_play(
             file: file.to_string(),
             src,
             role: role.map(str::to_string),
-            below: defaults.clone(),
+            below: Arc::clone(&defaults),
             own,
             uses,
         });
@@ -428,16 +454,29 @@ pub struct Playbooks {
     host_defs: Mutex<BTreeMap<String, Shared>>,
     /// Per vars file: its definitions (`group_vars/all` is read once, not once per host).
     var_files: Mutex<BTreeMap<String, Shared>>,
+    /// Per (task, environment): the template a Jinja-built `src` resolves to. It does not
+    /// depend on the template asked about, and rendering it needs all the task's variables.
+    sources: Mutex<BTreeMap<(usize, Env), Option<String>>>,
 }
 
 impl Playbooks {
     pub fn load(view: &View) -> Playbooks {
+        // The inventory is small and read by one thread while the others index the tasks.
+        let (tasks, inventory) = std::thread::scope(|scope| {
+            let inventory = scope.spawn(|| Inventory::load(view));
+            let tasks = template_tasks(view);
+            let inventory = inventory
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (tasks, inventory)
+        });
         Playbooks {
-            tasks: template_tasks(view),
-            inventory: Inventory::load(view),
+            tasks,
+            inventory,
             first_hosts: Mutex::default(),
             host_defs: Mutex::default(),
             var_files: Mutex::default(),
+            sources: Mutex::default(),
         }
     }
 
@@ -492,8 +531,15 @@ impl Playbooks {
         let view = vars.renderer().view();
         self.tasks
             .iter()
-            .filter(move |task| Self::may_render(task, template))
-            .filter_map(move |task| {
+            .enumerate()
+            .filter(move |(_, task)| Self::may_render(task, template))
+            .filter_map(move |(i, task)| {
+                // A plain `src` resolves without variables: most tasks render something else.
+                if !task.src.contains("{{")
+                    && resolve_src(vars.renderer(), task, &Vars::new())? != template
+                {
+                    return None;
+                }
                 let fallback = PlayUse::default();
                 let hosted = task
                     .uses
@@ -519,20 +565,24 @@ impl Playbooks {
                     &task.own,
                     &used.params,
                 ];
-                let mut merged: Vars = layers
-                    .iter()
-                    .flat_map(|l| l.iter())
-                    .map(|d| (d.name.clone(), d.value.clone()))
-                    .collect();
-                merged
-                    .entry("env".into())
-                    .or_insert_with(|| Value::from(env.name()));
-                // Resolve `src` before templating every variable: most tasks render something else.
-                if resolve_src(vars.renderer(), task, &merged)? != template {
+                let merged = || {
+                    let mut merged: Vars = layers
+                        .iter()
+                        .flat_map(|l| l.iter())
+                        .map(|d| (d.name.clone(), d.value.clone()))
+                        .collect();
+                    merged
+                        .entry("env".into())
+                        .or_insert_with(|| Value::from(env.name()));
+                    merged
+                };
+                let source = cached(&self.sources, (i, env), || {
+                    resolve_src(vars.renderer(), task, &merged())
+                });
+                if source.as_deref() != Some(template) {
                     return None;
                 }
-                let defs = layers.concat();
-                Some((task, defs, merged))
+                Some((task, layers.concat(), merged()))
             })
     }
 
