@@ -5,10 +5,15 @@
 //! group_vars (`all`, then `staging`), play `vars`, play `vars_files` that resolve into the tree,
 //! role vars, task `vars`, `set_fact` of the same play. Host vars, inventory order, role params
 //! and `include_vars` are not read yet.
+//!
+//! The index is lazy: asked about a template, it parses only the task files whose text could
+//! hold a task rendering it (`Candidate::may_hold`, a superset of the parsed test that a
+//! property test checks), then only the playbooks that name those tasks' roles. Loops are not
+//! modelled: a `src` built from the loop variable `item` is not followed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use minijinja::Value;
 
@@ -28,6 +33,8 @@ const TEMPLATE_MODULES: &[&str] = &["template", "ansible.builtin.template"];
 pub struct TemplateTask {
     /// The file holding the task.
     pub file: String,
+    /// Where the task starts in it.
+    pub at: usize,
     /// `src` as written (may hold Jinja).
     pub src: String,
     /// The role the task belongs to, if any.
@@ -37,7 +44,8 @@ pub struct TemplateTask {
     /// The task's own definitions above the play's: role vars, task vars, set_fact (and, for a
     /// task written in a playbook, that play's vars), lowest precedence first.
     pub own: Vec<Definition>,
-    /// The plays that run the task (for a role's task: the plays that apply the role).
+    /// The play that runs a task written in a playbook (a role's task: the plays that apply
+    /// the role, looked up when needed).
     pub uses: Vec<PlayUse>,
 }
 
@@ -52,33 +60,100 @@ pub struct PlayUse {
 /// Definitions read once and shared.
 type Shared = Arc<Vec<Definition>>;
 
-/// The tree while indexing (shared by the indexing threads): vars files and resolved paths are
-/// read once, however many plays name them.
-struct Files<'v> {
-    view: &'v View,
+/// What the index has read so far, shared by the threads that use it. Everything is read on
+/// first need: a run asks about a few templates, and parsing every task file and playbook
+/// would cost more than the rest of `plan` together.
+#[derive(Default)]
+struct Cache {
+    /// Task files that mention `template` and playbooks that mention `role`, read once.
+    candidates: OnceLock<Vec<Candidate>>,
+    /// Per role: the plays that apply it.
+    uses: Mutex<BTreeMap<String, Arc<Vec<PlayUse>>>>,
+    /// Per (vars file, layer): its definitions.
     defs: Mutex<BTreeMap<(String, Layer), Shared>>,
+    /// Per path as a play names it: the tree file it resolves to.
     resolved: Mutex<BTreeMap<String, Option<String>>>,
 }
 
-impl<'v> Files<'v> {
-    fn new(view: &'v View) -> Files<'v> {
-        Files {
-            view,
-            defs: Mutex::default(),
-            resolved: Mutex::default(),
-        }
-    }
+/// The tree with the index's cache: vars files and resolved paths are read once, however many
+/// plays name them.
+#[derive(Clone, Copy)]
+struct Files<'a> {
+    view: &'a View,
+    cache: &'a Cache,
+}
 
+impl Files<'_> {
     fn defs(&self, rel: &str, layer: Layer) -> Shared {
-        let key = (rel.to_string(), layer);
-        cached(&self.defs, key, || {
+        cached(&self.cache.defs, (rel.to_string(), layer), || {
             Arc::new(read_defs(self.view, rel, layer).unwrap_or_default())
         })
     }
 
     fn resolve(&self, path: &str) -> Option<String> {
-        cached(&self.resolved, path.to_string(), || {
+        cached(&self.cache.resolved, path.to_string(), || {
             resolve_in_tree(self.view, path)
+        })
+    }
+
+    fn candidates(&self) -> &[Candidate] {
+        self.cache.candidates.get_or_init(|| {
+            let paths: Vec<&String> = self
+                .view
+                .files
+                .iter()
+                .filter(|f| is_task_file(f) || is_playbook(f))
+                .collect();
+            parallel::map(&paths, |path| Candidate::read(self.view, path))
+                .into_iter()
+                .flatten()
+                .collect()
+        })
+    }
+
+    /// What each of `files` contributes, in their order; those not parsed yet are parsed now,
+    /// in parallel.
+    fn indexed<'c>(&self, files: &[&'c Candidate]) -> Vec<&'c Indexed> {
+        let fresh: Vec<&Candidate> = files
+            .iter()
+            .copied()
+            .filter(|c| c.indexed.get().is_none())
+            .collect();
+        parallel::map(&fresh, |c| {
+            c.indexed.get_or_init(|| index_file(*self, c));
+        });
+        files
+            .iter()
+            .map(|c| c.indexed.get_or_init(|| index_file(*self, c)))
+            .collect()
+    }
+
+    /// The template tasks that may render `template`, in path order.
+    fn tasks_for(&self, template: &str) -> Vec<&Indexed> {
+        let files: Vec<&Candidate> = self
+            .candidates()
+            .iter()
+            .filter(|c| c.may_hold(template))
+            .collect();
+        self.indexed(&files)
+    }
+
+    /// The plays that apply `role`, in path order.
+    fn uses_of(&self, role: &str) -> Arc<Vec<PlayUse>> {
+        cached(&self.cache.uses, role.to_string(), || {
+            let files: Vec<&Candidate> = self
+                .candidates()
+                .iter()
+                .filter(|c| c.uses && c.text.contains(role))
+                .collect();
+            let plays = self
+                .indexed(&files)
+                .iter()
+                .flat_map(|i| i.uses.iter())
+                .filter(|(r, _)| r == role)
+                .map(|(_, play)| play.clone())
+                .collect();
+            Arc::new(plays)
         })
     }
 }
@@ -96,6 +171,107 @@ fn cached<K: Ord, V: Clone>(cache: &Mutex<BTreeMap<K, V>>, key: K, make: impl Fn
     }
 }
 
+/// A task file that mentions `template` or a playbook that mentions `role`, with its text.
+struct Candidate {
+    path: String,
+    text: String,
+    /// May hold template tasks.
+    tasks: bool,
+    /// May apply roles.
+    uses: bool,
+    /// Offsets just after each `}}` on a line that names `src`.
+    jinja_ends: Vec<usize>,
+    /// A `src` key whose value starts on a later line (a block scalar): the text alone
+    /// cannot say what it names.
+    open_src: bool,
+    /// What the file contributes, parsed once by the first thread that needs it.
+    indexed: OnceLock<Indexed>,
+}
+
+impl Candidate {
+    fn read(view: &View, path: &str) -> Option<Candidate> {
+        let text = view.read(path)?;
+        let tasks = is_task_file(path) && text.contains("template");
+        let uses = is_playbook(path) && text.contains("role");
+        if !tasks && !uses {
+            return None;
+        }
+        let mut jinja_ends = Vec::new();
+        let mut open_src = false;
+        let mut start = 0;
+        for line in text.split_inclusive('\n') {
+            if let Some(at) = line.rfind("src") {
+                let rest = line[at + 3..].trim();
+                open_src |= rest.strip_prefix(':').is_some_and(|r| {
+                    let r = r.split(" #").next().unwrap_or(r).trim();
+                    r.is_empty() || r.starts_with(['>', '|'])
+                });
+                // An expression that reads the loop variable cannot end an indexed `src`.
+                jinja_ends.extend(
+                    line.match_indices("}}")
+                        .filter(|(i, _)| {
+                            let open = line[..*i].rfind("{{").unwrap_or(0);
+                            !uses_loop_var(&line[open..*i + 2])
+                        })
+                        .map(|(i, _)| start + i + 2),
+                );
+            }
+            start += line.len();
+        }
+        Some(Candidate {
+            path: path.to_string(),
+            text,
+            tasks,
+            uses,
+            jinja_ends,
+            open_src,
+            indexed: OnceLock::new(),
+        })
+    }
+
+    /// Whether the file could hold a task rendering `template`, judged from its text before any
+    /// parsing, so it errs on yes (see `Playbooks::may_render` for the parsed test): it names
+    /// the template's file, or the text after a `}}` on a `src` line could end the template's
+    /// path (cut at any delimiter, line breaks folded to spaces as YAML folds them).
+    fn may_hold(&self, template: &str) -> bool {
+        let name = template.rsplit('/').next().unwrap_or(template);
+        self.tasks
+            && (self.open_src
+                || name.contains(char::is_whitespace)
+                || self.text.contains(name)
+                || self
+                    .jinja_ends
+                    .iter()
+                    .any(|&end| may_end(&self.text[end..], template)))
+    }
+}
+
+/// Whether `template` ends with some start of `after` (the text after a `}}`) that stops at a
+/// delimiter or at the end, with whitespace runs folded to one space.
+fn may_end(after: &str, template: &str) -> bool {
+    let mut tail = String::new();
+    let mut chars = after.chars().peekable();
+    loop {
+        let next = chars.peek().copied();
+        let delimiter = next.is_none_or(|c| c.is_whitespace() || "\"',]}".contains(c));
+        if delimiter && template.ends_with(tail.as_str()) {
+            return true;
+        }
+        let Some(c) = chars.next() else {
+            return false;
+        };
+        if c.is_whitespace() {
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            tail.push(' ');
+        } else {
+            tail.push(c);
+        }
+        if tail.len() > template.len() {
+            return false;
+        }
+    }
+}
+
 /// What one playbook or task file contributes to the index.
 #[derive(Default)]
 struct Indexed {
@@ -104,53 +280,17 @@ struct Indexed {
     uses: Vec<(String, PlayUse)>,
 }
 
-/// Every template task of the tree (YAML files under `roles/*/tasks/`, `playbooks/`, `tasks/`),
-/// each file read and parsed once, in parallel.
-pub fn template_tasks(view: &View) -> Vec<TemplateTask> {
-    let files = Files::new(view);
-    let candidates: Vec<&String> = view
-        .files
-        .iter()
-        .filter(|f| is_task_file(f) || is_playbook(f))
-        .collect();
-    let indexed = parallel::map(&candidates, |file| index_file(&files, file));
-    let mut tasks = Vec::new();
-    let mut uses: BTreeMap<String, Vec<PlayUse>> = BTreeMap::new();
-    for one in indexed {
-        tasks.extend(one.tasks);
-        for (role, play) in one.uses {
-            uses.entry(role).or_default().push(play);
-        }
-    }
-    for task in tasks.iter_mut().filter(|t| t.role.is_some()) {
-        task.uses = task
-            .role
-            .as_ref()
-            .and_then(|r| uses.get(r))
-            .cloned()
-            .unwrap_or_default();
-    }
-    tasks
-}
-
 /// The template tasks of a task file or playbook that mentions `template`, and the roles a
 /// playbook that mentions `role` applies. A file that does not parse is skipped: plan and
 /// verify report parse errors where they matter.
-fn index_file(files: &Files<'_>, file: &str) -> Indexed {
+fn index_file(files: Files<'_>, file: &Candidate) -> Indexed {
     let mut out = Indexed::default();
-    let Some(text) = files.view.read(file) else {
+    let (path, text) = (file.path.as_str(), file.text.as_str());
+    let masked = jinja::mask(text);
+    let Ok(docs) = yaml::parse(Path::new(path), text, &masked) else {
         return out;
     };
-    let tasks = is_task_file(file) && text.contains("template");
-    let uses = is_playbook(file) && text.contains("role");
-    if !tasks && !uses {
-        return out;
-    }
-    let masked = jinja::mask(&text);
-    let Ok(docs) = yaml::parse(Path::new(file), &text, &masked) else {
-        return out;
-    };
-    let role = role_of(file);
+    let role = role_of(path);
     for doc in &docs {
         // A task file may hold one mapping instead of a list; a playbook is always a list.
         let (plays, listed) = match doc {
@@ -158,11 +298,11 @@ fn index_file(files: &Files<'_>, file: &str) -> Indexed {
             other => (std::slice::from_ref(other), false),
         };
         for play in plays {
-            if tasks {
-                collect_play(files, file, role.as_deref(), play, &mut out.tasks);
+            if file.tasks {
+                collect_play(&files, path, role.as_deref(), play, &mut out.tasks);
             }
-            if uses && listed {
-                play_uses(files, file, play, &mut out.uses);
+            if file.uses && listed {
+                play_uses(&files, path, play, &mut out.uses);
             }
         }
     }
@@ -321,7 +461,7 @@ fn collect_play(
         None => (Shared::default(), Shared::default()),
     };
     visit(play, &mut |node| {
-        let Some(src) = template_src(node) else {
+        let Some(src) = template_src(node).filter(|src| !uses_loop_var(src)) else {
             return;
         };
         let mut own = play_defs.clone();
@@ -340,6 +480,7 @@ fn collect_play(
         };
         out.push(TemplateTask {
             file: file.to_string(),
+            at: node.span().start,
             src,
             role: role.map(str::to_string),
             below: Arc::clone(&defaults),
@@ -347,6 +488,16 @@ fn collect_play(
             uses,
         });
     });
+}
+
+/// Whether a Jinja-built `src` reads the loop variable. Loops are not modelled (the variable
+/// is undefined), so such a `src` never names a template and its task is not indexed.
+fn uses_loop_var(src: &str) -> bool {
+    src.split("{{").skip(1).any(|expr| {
+        let expr = expr.split("}}").next().unwrap_or(expr);
+        expr.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| word == "item")
+    })
 }
 
 /// Calls `f` on every mapping under `node`.
@@ -445,65 +596,50 @@ pub fn resolve_src(renderer: &Renderer, task: &TemplateTask, vars: &Vars) -> Opt
 }
 
 /// What decides a template's variables: the template tasks, the plays that run them and the
-/// inventory (the first host, in inventory order, of those plays in an environment).
+/// inventory (the first host, in inventory order, of those plays in an environment). Tasks and
+/// plays are read on first need, for the templates asked about.
 pub struct Playbooks {
-    pub tasks: Vec<TemplateTask>,
     pub inventory: Inventory,
+    cache: Cache,
     /// Per (pattern, environment): the first host; per host: its inventory definitions.
     first_hosts: Mutex<BTreeMap<(String, Env), Option<String>>>,
     host_defs: Mutex<BTreeMap<String, Shared>>,
-    /// Per vars file: its definitions (`group_vars/all` is read once, not once per host).
-    var_files: Mutex<BTreeMap<String, Shared>>,
-    /// Per (task, environment): the template a Jinja-built `src` resolves to. It does not
-    /// depend on the template asked about, and rendering it needs all the task's variables.
-    sources: Mutex<BTreeMap<(usize, Env), Option<String>>>,
+    /// Per (task file, task, environment): the template a Jinja-built `src` resolves to. It
+    /// does not depend on the template asked about, and rendering it needs all the task's
+    /// variables.
+    sources: Mutex<BTreeMap<(String, usize, Env), Option<String>>>,
 }
 
 impl Playbooks {
     pub fn load(view: &View) -> Playbooks {
-        // The inventory is small and read by one thread while the others index the tasks.
-        let (tasks, inventory) = std::thread::scope(|scope| {
-            let inventory = scope.spawn(|| Inventory::load(view));
-            let tasks = template_tasks(view);
-            let inventory = inventory
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (tasks, inventory)
-        });
         Playbooks {
-            tasks,
-            inventory,
+            inventory: Inventory::load(view),
+            cache: Cache::default(),
             first_hosts: Mutex::default(),
             host_defs: Mutex::default(),
-            var_files: Mutex::default(),
             sources: Mutex::default(),
         }
     }
 
+    fn files<'a>(&'a self, view: &'a View) -> Files<'a> {
+        Files {
+            view,
+            cache: &self.cache,
+        }
+    }
+
     fn first_host(&self, pattern: &str, env: Env) -> Option<String> {
-        let mut cache = self.first_hosts.lock().ok()?;
-        cache
-            .entry((pattern.to_string(), env))
-            .or_insert_with(|| self.inventory.first_host(pattern, env))
-            .clone()
+        cached(&self.first_hosts, (pattern.to_string(), env), || {
+            self.inventory.first_host(pattern, env)
+        })
     }
 
     fn host_definitions(&self, view: &View, host: &str) -> Shared {
-        let read = |file: &str, layer| -> Shared {
-            let fresh = || Arc::new(read_defs(view, file, layer).unwrap_or_default());
-            match self.var_files.lock() {
-                Ok(mut cache) => Arc::clone(cache.entry(file.to_string()).or_insert_with(fresh)),
-                Err(_) => fresh(),
-            }
-        };
-        let Ok(mut cache) = self.host_defs.lock() else {
-            return Arc::new(self.inventory.host_definitions(host, &read));
-        };
-        Arc::clone(
-            cache
-                .entry(host.to_string())
-                .or_insert_with(|| Arc::new(self.inventory.host_definitions(host, &read))),
-        )
+        let files = self.files(view);
+        cached(&self.host_defs, host.to_string(), || {
+            let read = |file: &str, layer| files.defs(file, layer);
+            Arc::new(self.inventory.host_definitions(host, &read))
+        })
     }
 
     /// Whether `task` could render `template` at all, before any rendering: the text after
@@ -519,86 +655,113 @@ impl Playbooks {
         }
     }
 
-    /// Every task that renders `template` in `env`, with its definitions in precedence order
-    /// (lowest first) and the variables they give, not yet templated (tracing needs only the
-    /// definitions; templating every variable is the expensive part).
-    fn renderings<'s>(
-        &'s self,
-        vars: &'s EnvVars,
-        template: &'s str,
+    /// Every task that renders `template` in `env` (with `first`, only the first in path
+    /// order): its definitions in precedence order (lowest first) and the variables they give,
+    /// not yet templated (tracing needs only the definitions; templating every variable is the
+    /// expensive part).
+    fn renderings(
+        &self,
+        vars: &EnvVars,
+        template: &str,
         env: Env,
-    ) -> impl Iterator<Item = (&'s TemplateTask, Vec<Definition>, Vars)> + 's {
-        let view = vars.renderer().view();
-        self.tasks
-            .iter()
-            .enumerate()
-            .filter(move |(_, task)| Self::may_render(task, template))
-            .filter_map(move |(i, task)| {
-                // A plain `src` resolves without variables: most tasks render something else.
-                if !task.src.contains("{{")
-                    && resolve_src(vars.renderer(), task, &Vars::new())? != template
-                {
-                    return None;
+        first: bool,
+    ) -> Vec<(Vec<Definition>, Vars)> {
+        let files = self.files(vars.renderer().view());
+        let mut out = Vec::new();
+        for indexed in files.tasks_for(template) {
+            for task in indexed.tasks.iter() {
+                if !Self::may_render(task, template) {
+                    continue;
                 }
-                let fallback = PlayUse::default();
-                let hosted = task
-                    .uses
-                    .iter()
-                    .find_map(|u| Some((u, self.first_host(u.hosts.as_deref()?, env)?)));
-                let host_defs;
-                let (used, inventory_defs): (&PlayUse, &[Definition]) = match hosted {
-                    Some((u, host)) => {
-                        host_defs = self.host_definitions(view, &host);
-                        (u, &host_defs)
+                if let Some(rendering) = self.rendering(files, vars, task, template, env) {
+                    out.push(rendering);
+                    if first {
+                        return out;
                     }
-                    None => (
-                        task.uses.first().unwrap_or(&fallback),
-                        vars.definitions(env),
-                    ),
-                };
-                // Lowest precedence first; the definitions are copied only for the tasks that
-                // render this template.
-                let layers: [&[Definition]; 5] = [
-                    &task.below,
-                    inventory_defs,
-                    &used.play,
-                    &task.own,
-                    &used.params,
-                ];
-                let merged = || {
-                    let mut merged: Vars = layers
-                        .iter()
-                        .flat_map(|l| l.iter())
-                        .map(|d| (d.name.clone(), d.value.clone()))
-                        .collect();
-                    merged
-                        .entry("env".into())
-                        .or_insert_with(|| Value::from(env.name()));
-                    merged
-                };
-                let source = cached(&self.sources, (i, env), || {
-                    resolve_src(vars.renderer(), task, &merged())
-                });
-                if source.as_deref() != Some(template) {
-                    return None;
                 }
-                Some((task, layers.concat(), merged()))
-            })
+            }
+        }
+        out
+    }
+
+    /// `task`'s definitions and variables in `env`, if it renders `template` there.
+    fn rendering(
+        &self,
+        files: Files<'_>,
+        vars: &EnvVars,
+        task: &TemplateTask,
+        template: &str,
+        env: Env,
+    ) -> Option<(Vec<Definition>, Vars)> {
+        // A plain `src` resolves without variables: most tasks render something else.
+        if !task.src.contains("{{") && resolve_src(vars.renderer(), task, &Vars::new())? != template
+        {
+            return None;
+        }
+        let role_uses;
+        let uses: &[PlayUse] = match &task.role {
+            Some(role) => {
+                role_uses = files.uses_of(role);
+                &role_uses
+            }
+            None => &task.uses,
+        };
+        let fallback = PlayUse::default();
+        let hosted = uses
+            .iter()
+            .find_map(|u| Some((u, self.first_host(u.hosts.as_deref()?, env)?)));
+        let host_defs;
+        let (used, inventory_defs): (&PlayUse, &[Definition]) = match hosted {
+            Some((u, host)) => {
+                host_defs = self.host_definitions(files.view, &host);
+                (u, &host_defs)
+            }
+            None => (uses.first().unwrap_or(&fallback), vars.definitions(env)),
+        };
+        // Lowest precedence first; the definitions are copied only for the tasks that render
+        // this template.
+        let layers: [&[Definition]; 5] = [
+            &task.below,
+            inventory_defs,
+            &used.play,
+            &task.own,
+            &used.params,
+        ];
+        let merged = || {
+            let mut merged: Vars = layers
+                .iter()
+                .flat_map(|l| l.iter())
+                .map(|d| (d.name.clone(), d.value.clone()))
+                .collect();
+            merged
+                .entry("env".into())
+                .or_insert_with(|| Value::from(env.name()));
+            merged
+        };
+        let key = (task.file.clone(), task.at, env);
+        let source = cached(&self.sources, key, || {
+            resolve_src(vars.renderer(), task, &merged())
+        });
+        if source.as_deref() != Some(template) {
+            return None;
+        }
+        Some((layers.concat(), merged()))
     }
 
     /// The variables `template` renders with in `env`: those of the first task (in path order)
     /// that renders it.
     pub fn vars_for(&self, vars: &EnvVars, template: &str, env: Env) -> Option<Vars> {
-        self.renderings(vars, template, env)
+        self.renderings(vars, template, env, true)
+            .into_iter()
             .next()
-            .map(|(_, _, v)| template_vars(vars.renderer(), &v))
+            .map(|(_, v)| template_vars(vars.renderer(), &v))
     }
 
     /// Where `name` gets its value when `template` is rendered in `env`: for every task that
     /// renders it, the definition that wins. Each place once.
     pub fn trace(&self, vars: &EnvVars, template: &str, name: &str, env: Env) -> Vec<Definition> {
         let mut out: Vec<Definition> = Vec::new();
-        for (_, defs, _) in self.renderings(vars, template, env) {
+        for (defs, _) in self.renderings(vars, template, env, false) {
             if let Some(d) = defs.iter().rev().find(|d| d.name == name)
                 && !out.iter().any(|o| o.file == d.file && o.span == d.span)
             {
@@ -644,6 +807,72 @@ mod tests {
         )
     }
 
+    fn candidate(text: &str) -> Candidate {
+        let path = "roles/k/tasks/main.yml";
+        let view = View {
+            root: "/nonexistent".into(),
+            files: vec![path.into()],
+            overlay: [(path.to_string(), text.to_string())].into(),
+        };
+        Candidate::read(&view, path).expect("a task file that mentions template")
+    }
+
+    #[test]
+    fn the_text_prefilter_keeps_files_that_could_render_the_template() {
+        let t = "roles/k/templates/flatpak.conf";
+        let holds = |text: &str| candidate(text).may_hold(t);
+        assert!(holds("- template: src=flatpak.conf dest=/x\n"));
+        assert!(!holds("- template: src=other.conf dest=/x\n"));
+        assert!(holds("- template: src={{ name }}.conf dest=/x\n"));
+        assert!(holds("- template:\n    src: \"{{ d }}/flatpak.conf\"\n"));
+        assert!(!holds("- template: src={{ files }}/h2.conf.j2 dest=/x\n"));
+        // Loops are not modelled: the loop variable never names a template.
+        assert!(!holds("- template: src={{ item }} dest=/x\n"));
+        assert!(!uses_loop_var("{{ items }}/{{ x.item_dir }}"));
+        // A block scalar or a value on the next line: the text alone cannot tell.
+        assert!(holds("- template:\n    src: >-\n      {{ x }}/y\n"));
+        assert!(holds("- template:\n    src:\n      \"{{ x }}/y\"\n"));
+        // A quoted value folded over two lines ends as one space.
+        let folded = "- template:\n    src: \"{{ d }}/a\n      b.conf\"\n";
+        assert!(candidate(folded).may_hold("roles/k/templates/x/a b.conf"));
+        assert!(!candidate(folded).may_hold("roles/k/templates/x/ab.conf"));
+    }
+
+    proptest::proptest! {
+        /// The text prefilter never drops a file holding a task that may render the template
+        /// (the parsed test), whatever the `src` and however it is written.
+        #[test]
+        fn the_text_prefilter_keeps_every_parsed_match(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof!["[a-z./ -]{0,5}", "\\{\\{ [a-z]{1,3} \\}\\}"],
+                1..5,
+            ),
+            prefix in "[a-z/]{0,8}",
+            kv in proptest::bool::ANY,
+        ) {
+            let src = parts.concat();
+            let text = if kv {
+                format!("- template: src=\"{src}\" dest=/x\n")
+            } else {
+                format!("- template:\n    src: \"{src}\"\n    dest: /x\n")
+            };
+            let file = candidate(&text);
+            let view = View { root: "/nonexistent".into(), files: Vec::new(), overlay: Default::default() };
+            let cache = Cache::default();
+            let indexed = index_file(Files { view: &view, cache: &cache }, &file);
+            proptest::prop_assert_eq!(indexed.tasks.len(), 1);
+            let task = &indexed.tasks[0];
+            proptest::prop_assert_eq!(&task.src, &src);
+            let tail = src.rsplit("}}").next().unwrap_or(&src);
+            let name = src.rsplit('/').next().unwrap_or(&src);
+            for template in [format!("{prefix}{tail}"), format!("{prefix}/{name}"), prefix.clone()] {
+                if Playbooks::may_render(task, &template) {
+                    proptest::prop_assert!(file.may_hold(&template), "{template} dropped for {text:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn task_vars_and_set_facts_reach_their_template() {
         let (vars, books) = playbooks(&[
@@ -663,7 +892,6 @@ mod tests {
                 "- hosts: x\n  vars_files:\n    - /srv/deployed/ansible/vars/global.yml\n  pre_tasks:\n    - set_fact:\n        auth: \"{{ u }}:p\"\n    - local_action: >\n        template src=\"{{ files }}/osbs/cfg-{{ env }}.j2\" dest=/tmp/x\n",
             ),
         ]);
-        assert_eq!(books.tasks.len(), 2);
         let got = books
             .vars_for(&vars, "roles/k/templates/flatpak.conf", Env::Production)
             .expect("found");

@@ -128,32 +128,17 @@ pub fn plan(
             });
         }
     }
-    for path in &tree.files {
-        let matching: Vec<&Rule> = rules
-            .rules
-            .iter()
-            .filter(|r| !matches!(r.action, Action::Classify { .. }))
-            .filter(|r| {
-                r.step == selection.step
-                    && (r.globs.is_match(path)
-                        || planner.traced.contains_key(&(path.clone(), r.id.clone())))
-            })
-            .collect();
-        if matching.is_empty() {
-            continue;
-        }
-        let file = match tree.read(path)? {
-            Ok(file) => file,
-            Err(skip) => {
-                let why = match skip {
-                    Skip::Binary => "binary file skipped",
-                    Skip::NotUtf8 => "not UTF-8, skipped",
-                };
-                out.notes.push(Note::new(path.clone(), why));
-                continue;
-            }
-        };
-        planner.plan_file(path, file, &matching, &mut out)?;
+    // Files are planned independently, in parallel; the first error in path order wins.
+    let planned = crate::parallel::map(&tree.files, |path| {
+        let mut one = Plan::default();
+        planner.plan_path(tree, path, rules, selection.step, &mut one)?;
+        Ok::<_, Error>(one)
+    });
+    for one in planned {
+        let one = one?;
+        out.edits.extend(one.edits);
+        out.notes.extend(one.notes);
+        out.changed.extend(one.changed);
     }
     out.notes.sort();
     Ok(out)
@@ -185,21 +170,29 @@ fn trace_rules(
         return out;
     }
     let playbooks = Playbooks::load(planner.vars.renderer().view());
-    for rule in traced {
-        let Some(t) = &rule.traced else { continue };
-        let envs = match &rule.action {
-            Action::Fixed { env, .. } => Envs::only(*env),
-            _ => Envs::ALL,
-        };
-        for env in envs.intersect(selection.envs).iter() {
-            let Some(template) = t.template.render(&planner.scope(env, None)) else {
-                continue;
+    let jobs: Vec<(&Rule, Env)> = traced
+        .into_iter()
+        .flat_map(|rule| {
+            let envs = match &rule.action {
+                Action::Fixed { env, .. } => Envs::only(*env),
+                _ => Envs::ALL,
             };
-            for d in playbooks.trace(&planner.vars, &template, &t.name, env) {
-                let offsets = out.entry((d.file, rule.id.clone())).or_default();
-                if !offsets.contains(&d.span.start) {
-                    offsets.push(d.span.start);
-                }
+            envs.intersect(selection.envs)
+                .iter()
+                .map(move |env| (rule, env))
+        })
+        .collect();
+    // Each trace renders the plays' variables: independent, so in parallel.
+    let found = crate::parallel::map(&jobs, |&(rule, env)| {
+        let t = rule.traced.as_ref()?;
+        let template = t.template.render(&planner.scope(env, None))?;
+        Some(playbooks.trace(&planner.vars, &template, &t.name, env))
+    });
+    for ((rule, _), defs) in jobs.into_iter().zip(found) {
+        for d in defs.into_iter().flatten() {
+            let offsets = out.entry((d.file, rule.id.clone())).or_default();
+            if !offsets.contains(&d.span.start) {
+                offsets.push(d.span.start);
             }
         }
     }
@@ -275,6 +268,43 @@ fn parse_doc(format: Format, src: &Source<'_>) -> Result<Doc> {
 }
 
 impl Planner<'_> {
+    /// Plans the rules of `step` that apply to `path` (by glob, or because a traced variable
+    /// is defined there).
+    fn plan_path(
+        &self,
+        tree: &Tree,
+        path: &String,
+        rules: &RuleSet,
+        step: u8,
+        out: &mut Plan,
+    ) -> Result<()> {
+        let matching: Vec<&Rule> = rules
+            .rules
+            .iter()
+            .filter(|r| !matches!(r.action, Action::Classify { .. }))
+            .filter(|r| {
+                r.step == step
+                    && (r.globs.is_match(path)
+                        || (r.traced.is_some()
+                            && self.traced.contains_key(&(path.clone(), r.id.clone()))))
+            })
+            .collect();
+        if matching.is_empty() {
+            return Ok(());
+        }
+        match tree.read(path)? {
+            Ok(file) => self.plan_file(path, file, &matching, out),
+            Err(skip) => {
+                let why = match skip {
+                    Skip::Binary => "binary file skipped",
+                    Skip::NotUtf8 => "not UTF-8, skipped",
+                };
+                out.notes.push(Note::new(path.clone(), why));
+                Ok(())
+            }
+        }
+    }
+
     fn plan_file(&self, path: &str, file: FileText, rules: &[&Rule], out: &mut Plan) -> Result<()> {
         let src = Source {
             path,
