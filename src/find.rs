@@ -27,13 +27,17 @@ pub struct Finder {
     automaton: AhoCorasick,
     /// For each pattern: the host it stands for and whether it is the escaped spelling.
     patterns: Vec<(String, bool)>,
-    /// Whole-hostname globs (`oci-registry*.example.org`), searched where their literal head occurs.
-    globs: Vec<(String, regex::Regex)>,
+    /// Whole-hostname globs (`oci-registry*.example.org`), searched where their literal head
+    /// occurs (found without case, as the automaton finds hosts).
+    globs: Vec<(AhoCorasick, regex::Regex)>,
+    /// Every host, lower case (globs with their `*`).
+    hosts: Vec<String>,
 }
 
 impl Finder {
     /// A finder for `hosts`; a host holding `*` is a glob over hostname characters.
     pub fn new(hosts: &[String]) -> Finder {
+        let all = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
         let (globbed, hosts): (Vec<&String>, Vec<&String>) =
             hosts.iter().partition(|h| h.contains('*'));
         let mut patterns = Vec::new();
@@ -50,7 +54,14 @@ impl Finder {
             .expect("host literals always compile");
         let globs = globbed
             .into_iter()
-            .filter_map(|g| Some((g.to_ascii_lowercase(), glob_regex(g)?)))
+            .filter_map(|g| {
+                let head = g.split('*').next().filter(|h| !h.is_empty())?;
+                let head = AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build([head])
+                    .ok()?;
+                Some((head, glob_regex(g)?))
+            })
             .collect();
         let patterns = patterns
             .into_iter()
@@ -60,6 +71,7 @@ impl Finder {
             automaton,
             patterns,
             globs,
+            hosts: all,
         }
     }
 
@@ -69,9 +81,8 @@ impl Finder {
     /// drops it, and of two matches at one start the longer one wins.
     pub fn find(&self, text: &str) -> Vec<Reference> {
         let bytes = text.as_bytes();
-        let globbed = self.globs.iter().flat_map(|(glob, re)| {
-            let head = glob.split('*').next().unwrap_or_default();
-            let hit = !head.is_empty() && text.to_ascii_lowercase().contains(head);
+        let globbed = self.globs.iter().flat_map(|(head, re)| {
+            let hit = head.is_match(text);
             re.find_iter(if hit { text } else { "" })
                 .filter(|m| at_boundary(bytes, m.start(), m.end()))
                 .map(|m| Reference {
@@ -155,7 +166,10 @@ impl Finder {
             }
             for range in candidates(line) {
                 let token = &line[range.clone()];
-                if !token.contains("{{") || !suffixes.iter().any(|s| token.contains(s.as_str())) {
+                if !token.contains("{{")
+                    || !suffixes.iter().any(|s| token.contains(s.as_str()))
+                    || !self.could_build(token)
+                {
                     continue;
                 }
                 let hosts: BTreeMap<Env, String> = Env::ALL
@@ -178,6 +192,50 @@ impl Finder {
         }
         out
     }
+
+    /// Whether `token` (hostname characters and `{{ … }}`) could render to one of the hosts,
+    /// before rendering it: its literal pieces, in order and with anything between them (what
+    /// the expressions render to), must be able to spell the host. For a glob host only the
+    /// first and last pieces are compared, since both sides stretch in the middle.
+    fn could_build(&self, token: &str) -> bool {
+        let token = token.to_ascii_lowercase();
+        let mut pieces = vec![token.split("{{").next().unwrap_or_default()];
+        pieces.extend(
+            token
+                .split("{{")
+                .skip(1)
+                .map(|part| part.split_once("}}").map_or("", |(_, rest)| rest)),
+        );
+        let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+        let compatible = |a: &str, b: &str| a.starts_with(b) || b.starts_with(a);
+        let compatible_end = |a: &str, b: &str| a.ends_with(b) || b.ends_with(a);
+        self.hosts.iter().any(|host| match host.split_once('*') {
+            Some((head, _)) => {
+                let tail = host.rsplit('*').next().unwrap_or_default();
+                compatible(first, head) && compatible_end(last, tail)
+            }
+            None => spells(&pieces, host),
+        })
+    }
+}
+
+/// Whether `host` starts with the first piece, ends with the last and holds the ones between in
+/// order, none overlapping (the pieces of a pattern `a*b*c`).
+fn spells(pieces: &[&str], host: &str) -> bool {
+    let [first, middle @ .., last] = pieces else {
+        return pieces.first().is_some_and(|p| *p == host);
+    };
+    if host.len() < first.len() + last.len() || !host.starts_with(first) || !host.ends_with(last) {
+        return false;
+    }
+    let mut rest = &host[first.len()..host.len() - last.len()];
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Maximal runs of hostname characters and `{{ … }}` expressions on a line.
@@ -247,6 +305,25 @@ mod tests {
             "registry.fedoraproject.org".to_string(),
             "candidate-registry.fedoraproject.org".to_string(),
         ])
+    }
+
+    #[test]
+    fn only_tokens_that_could_spell_a_host_are_rendered() {
+        let f = Finder::new(&[
+            "registry.fedoraproject.org".to_string(),
+            "oci-registry*.fedoraproject.org".to_string(),
+        ]);
+        assert!(f.could_build("{{ name }}.fedoraproject.org"));
+        assert!(f.could_build("Registry{{ env_suffix }}.fedoraproject.org"));
+        assert!(f.could_build("reg{{ a }}stry{{ b }}.fedoraproject.org"));
+        assert!(!f.could_build("koji{{ env_suffix }}.fedoraproject.org"));
+        assert!(!f.could_build("registry{{ env_suffix }}.example.org"));
+        // The middle piece must fit between the first and the last, not overlap them.
+        assert!(!f.could_build("registry.{{ a }}registry.fedoraproject.org"));
+        // A glob host: its head and tail against the token's first and last pieces.
+        assert!(f.could_build("oci-registry{{ n }}.fedoraproject.org"));
+        assert!(f.could_build("oci-{{ n }}.fedoraproject.org"));
+        assert!(!f.could_build("oci-cache{{ n }}.fedoraproject.org"));
     }
 
     fn hosts(text: &str) -> Vec<String> {
