@@ -22,14 +22,22 @@ pub struct Reference {
     pub escaped: bool,
 }
 
+/// What a pattern of the automaton stands for.
+enum Pattern {
+    /// A host, in its plain or its regex-escaped spelling.
+    Host { host: String, escaped: bool },
+    /// The literal head of the glob with this index.
+    GlobHead(usize),
+}
+
 /// A compiled finder for a fixed set of hosts.
 pub struct Finder {
     automaton: AhoCorasick,
-    /// For each pattern: the host it stands for and whether it is the escaped spelling.
-    patterns: Vec<(String, bool)>,
-    /// Whole-hostname globs (`oci-registry*.example.org`), searched where their literal head
-    /// occurs (found without case, as the automaton finds hosts).
-    globs: Vec<(AhoCorasick, regex::Regex)>,
+    /// For each pattern: what it finds.
+    patterns: Vec<Pattern>,
+    /// Whole-hostname globs (`oci-registry*.example.org`), searched where the automaton found
+    /// their literal head.
+    globs: Vec<regex::Regex>,
     /// Every host, lower case (globs with their `*`).
     hosts: Vec<String>,
 }
@@ -40,33 +48,36 @@ impl Finder {
         let all = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
         let (globbed, hosts): (Vec<&String>, Vec<&String>) =
             hosts.iter().partition(|h| h.contains('*'));
+        let mut literals = Vec::new();
         let mut patterns = Vec::new();
         for host in hosts {
             let host = host.to_ascii_lowercase();
-            patterns.push((host.replace('.', "\\."), true));
-            patterns.push((host, false));
+            literals.push(host.replace('.', "\\."));
+            patterns.push(Pattern::Host {
+                host: host.clone(),
+                escaped: true,
+            });
+            literals.push(host.clone());
+            patterns.push(Pattern::Host {
+                host,
+                escaped: false,
+            });
         }
-        let literals: Vec<String> = patterns.iter().map(|(p, _)| p.clone()).collect();
+        // A glob is searched only where its head occurs: one more pattern of the same pass.
+        let mut globs = Vec::new();
+        for glob in globbed {
+            let head = glob.split('*').next().unwrap_or_default();
+            if let Some(re) = glob_regex(glob).filter(|_| !head.is_empty()) {
+                literals.push(head.to_ascii_lowercase());
+                patterns.push(Pattern::GlobHead(globs.len()));
+                globs.push(re);
+            }
+        }
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&literals)
             .expect("host literals always compile");
-        let globs = globbed
-            .into_iter()
-            .filter_map(|g| {
-                let head = g.split('*').next().filter(|h| !h.is_empty())?;
-                let head = AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build([head])
-                    .ok()?;
-                Some((head, glob_regex(g)?))
-            })
-            .collect();
-        let patterns = patterns
-            .into_iter()
-            .map(|(p, escaped)| (if escaped { p.replace("\\.", ".") } else { p }, escaped))
-            .collect();
         Finder {
             automaton,
             patterns,
@@ -81,33 +92,35 @@ impl Finder {
     /// drops it, and of two matches at one start the longer one wins.
     pub fn find(&self, text: &str) -> Vec<Reference> {
         let bytes = text.as_bytes();
-        let globbed = self.globs.iter().flat_map(|(head, re)| {
-            let hit = head.is_match(text);
-            re.find_iter(if hit { text } else { "" })
-                .filter(|m| at_boundary(bytes, m.start(), m.end()))
-                .map(|m| Reference {
-                    start: m.start(),
-                    end: m.end(),
-                    host: m.as_str().replace("\\.", ".").to_ascii_lowercase(),
-                    escaped: m.as_str().contains('\\'),
-                })
-                .collect::<Vec<_>>()
-        });
-        let mut found: Vec<Reference> = self
-            .automaton
-            .find_overlapping_iter(text)
-            .filter(|m| at_boundary(bytes, m.start(), m.end()))
-            .map(|m| {
-                let (host, escaped) = &self.patterns[m.pattern().as_usize()];
-                Reference {
-                    start: m.start(),
-                    end: m.end(),
-                    host: host.clone(),
-                    escaped: *escaped,
+        let mut found = Vec::new();
+        let mut heads = vec![false; self.globs.len()];
+        for m in self.automaton.find_overlapping_iter(text) {
+            match &self.patterns[m.pattern().as_usize()] {
+                Pattern::GlobHead(g) => heads[*g] = true,
+                Pattern::Host { host, escaped } if at_boundary(bytes, m.start(), m.end()) => {
+                    found.push(Reference {
+                        start: m.start(),
+                        end: m.end(),
+                        host: host.clone(),
+                        escaped: *escaped,
+                    });
                 }
-            })
-            .chain(globbed)
-            .collect();
+                Pattern::Host { .. } => {}
+            }
+        }
+        let hit = self.globs.iter().zip(heads).filter(|(_, hit)| *hit);
+        for (re, _) in hit {
+            found.extend(
+                re.find_iter(text)
+                    .filter(|m| at_boundary(bytes, m.start(), m.end()))
+                    .map(|m| Reference {
+                        start: m.start(),
+                        end: m.end(),
+                        host: m.as_str().replace("\\.", ".").to_ascii_lowercase(),
+                        escaped: m.as_str().contains('\\'),
+                    }),
+            );
+        }
         found.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
         let mut kept: Vec<Reference> = Vec::with_capacity(found.len());
         for r in found {

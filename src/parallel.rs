@@ -9,6 +9,10 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(items.len().max(1));
+    if threads == 1 {
+        // Not worth a thread.
+        return items.iter().map(f).collect();
+    }
     let next = AtomicUsize::new(0);
     let work = || {
         let mut done = Vec::new();

@@ -67,8 +67,6 @@ type Shared = Arc<Vec<Definition>>;
 struct Cache {
     /// Task files that mention `template` and playbooks that mention `role`, read once.
     candidates: OnceLock<Vec<Candidate>>,
-    /// Per role: the plays that apply it.
-    uses: Mutex<BTreeMap<String, Arc<Vec<PlayUse>>>>,
     /// Per (vars file, layer): its definitions.
     defs: Mutex<BTreeMap<(String, Layer), Shared>>,
     /// Per path as a play names it: the tree file it resolves to.
@@ -83,7 +81,7 @@ struct Files<'a> {
     cache: &'a Cache,
 }
 
-impl Files<'_> {
+impl<'a> Files<'a> {
     fn defs(&self, rel: &str, layer: Layer) -> Shared {
         cached(&self.cache.defs, (rel.to_string(), layer), || {
             Arc::new(read_defs(self.view, rel, layer).unwrap_or_default())
@@ -96,7 +94,7 @@ impl Files<'_> {
         })
     }
 
-    fn candidates(&self) -> &[Candidate] {
+    fn candidates(self) -> &'a [Candidate] {
         self.cache.candidates.get_or_init(|| {
             let paths: Vec<&String> = self
                 .view
@@ -138,23 +136,20 @@ impl Files<'_> {
         self.indexed(&files)
     }
 
-    /// The plays that apply `role`, in path order.
-    fn uses_of(&self, role: &str) -> Arc<Vec<PlayUse>> {
-        cached(&self.cache.uses, role.to_string(), || {
-            let files: Vec<&Candidate> = self
-                .candidates()
-                .iter()
-                .filter(|c| c.uses && c.text.contains(role))
-                .collect();
-            let plays = self
-                .indexed(&files)
-                .iter()
-                .flat_map(|i| i.uses.iter())
-                .filter(|(r, _)| r == role)
-                .map(|(_, play)| play.clone())
-                .collect();
-            Arc::new(plays)
-        })
+    /// The plays that apply `role`, in path order, parsing the playbooks that name it one at a
+    /// time: callers mostly stop at the first play that has a host.
+    fn uses_of(self, role: &'a str) -> impl Iterator<Item = &'a PlayUse> + 'a {
+        self.candidates()
+            .iter()
+            .filter(move |c| c.uses && c.text.contains(role))
+            .flat_map(move |c| {
+                c.indexed
+                    .get_or_init(|| index_file(self, c))
+                    .uses
+                    .iter()
+                    .filter(move |(r, _)| r == role)
+                    .map(|(_, play)| play)
+            })
     }
 }
 
@@ -684,6 +679,21 @@ impl Playbooks {
         out
     }
 
+    /// The first of `uses`, and the first that has a host in `env` with that host (Ansible
+    /// templates once per host; the first host stands for all).
+    fn first_hosted<'u>(
+        &self,
+        mut uses: impl Iterator<Item = &'u PlayUse>,
+        env: Env,
+    ) -> (Option<&'u PlayUse>, Option<(&'u PlayUse, String)>) {
+        let mut first = None;
+        let hosted = uses.find_map(|u| {
+            first.get_or_insert(u);
+            Some((u, self.first_host(u.hosts.as_deref()?, env)?))
+        });
+        (first, hosted)
+    }
+
     /// `task`'s definitions and variables in `env`, if it renders `template` there.
     fn rendering(
         &self,
@@ -698,25 +708,19 @@ impl Playbooks {
         {
             return None;
         }
-        let role_uses;
-        let uses: &[PlayUse] = match &task.role {
-            Some(role) => {
-                role_uses = files.uses_of(role);
-                &role_uses
-            }
-            None => &task.uses,
+        let uses: Box<dyn Iterator<Item = &PlayUse>> = match &task.role {
+            Some(role) => Box::new(files.uses_of(role)),
+            None => Box::new(task.uses.iter()),
         };
         let fallback = PlayUse::default();
-        let hosted = uses
-            .iter()
-            .find_map(|u| Some((u, self.first_host(u.hosts.as_deref()?, env)?)));
+        let (first, hosted) = self.first_hosted(uses, env);
         let host_defs;
         let (used, inventory_defs): (&PlayUse, &[Definition]) = match hosted {
             Some((u, host)) => {
                 host_defs = self.host_definitions(files.view, &host);
                 (u, &host_defs)
             }
-            None => (uses.first().unwrap_or(&fallback), vars.definitions(env)),
+            None => (first.unwrap_or(&fallback), vars.definitions(env)),
         };
         // Lowest precedence first; the definitions are copied only for the tasks that render
         // this template.
