@@ -206,7 +206,10 @@ impl Job<'_> {
         branch: &str,
     ) -> Result<String> {
         // References are claimed as `audit` claims them: by the step's edits in both environments.
-        let claims = || plan::plan(tree, self.migration, self.rules, self.selection(Envs::ALL));
+        let claims = |vars: &_| {
+            let selection = self.selection(Envs::ALL);
+            plan::plan_with(tree, vars, self.migration, self.rules, selection)
+        };
         let silent = indicatif::ProgressBar::hidden();
         let (_, references) = audit::audit(tree, self.migration, self.rules, claims, &silent)?;
         Ok(pr::body(&PullRequest {

@@ -6,7 +6,7 @@
 //! edit); classes for what stays, redirects and decommissions come with their rules.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::ansible::EnvVars;
 use crate::error::{Position, Result};
@@ -43,12 +43,22 @@ pub fn audit(
     tree: &Tree,
     migration: &Migration,
     rules: &RuleSet,
-    plan: impl FnOnce() -> Result<Plan> + Send,
+    plan: impl FnOnce(&EnvVars) -> Result<Plan> + Send,
     progress: &indicatif::ProgressBar,
 ) -> Result<(Plan, Vec<Finding>)> {
+    // The planning thread loads the group variables; the scan starts at once and waits for
+    // them only at its first Jinja-built candidate.
+    let vars: OnceLock<Option<EnvVars>> = OnceLock::new();
     let (claims, found) = std::thread::scope(|scope| {
-        let claims = scope.spawn(plan);
-        let found = scan_tree(tree, migration, progress);
+        let claims = scope.spawn(|| {
+            let _unblock = Unblock(&vars);
+            let loaded = EnvVars::load(Arc::new(View::of(tree)))?;
+            match vars.get_or_init(|| Some(loaded)) {
+                Some(loaded) => plan(loaded),
+                None => Ok(Plan::default()),
+            }
+        });
+        let found = scan_tree(tree, migration, &vars, progress);
         let claims = claims
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -70,9 +80,19 @@ pub fn audit(
     Ok((claims, found))
 }
 
+/// Releases the scan if the planning thread ends without variables (an error, a panic).
+struct Unblock<'v>(&'v OnceLock<Option<EnvVars>>);
+
+impl Drop for Unblock<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(None);
+    }
+}
+
 fn scan_tree(
     tree: &Tree,
     migration: &Migration,
+    vars: &OnceLock<Option<EnvVars>>,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<Finding>> {
     progress.set_length(tree.files.len() as u64);
@@ -80,10 +100,9 @@ fn scan_tree(
     hosts.extend(migration.related.iter().cloned());
     let finder = Finder::new(&hosts);
     let suffixes = suffixes(&migration.from_hosts());
-    let vars = EnvVars::load(Arc::new(View::of(tree)))?;
     let found = parallel::map(&tree.files, |path| {
         progress.inc(1);
-        scan(tree, path, &finder, &suffixes, &vars)
+        scan(tree, path, &finder, &suffixes, vars)
     });
     progress.finish_and_clear();
     Ok(found.into_iter().flatten().collect())
@@ -127,7 +146,7 @@ fn scan(
     path: &str,
     finder: &Finder,
     suffixes: &[String],
-    vars: &EnvVars,
+    vars: &OnceLock<Option<EnvVars>>,
 ) -> Vec<Finding> {
     let Ok(Ok(file)) = tree.read(path) else {
         return Vec::new();
@@ -153,7 +172,7 @@ fn scan(
             end: r.end,
         })
         .collect();
-    if maybe_built {
+    if maybe_built && let Some(vars) = vars.wait() {
         for b in finder.find_built(text, suffixes, |t, env| vars.render(t, env)) {
             let envs = b
                 .hosts

@@ -372,7 +372,8 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
         step: 2,
         envs: Envs::ALL,
     };
-    let claims = || plan::plan(&tree, &config.migration, &config.rules, selection);
+    let claims =
+        |vars: &_| plan::plan_with(&tree, vars, &config.migration, &config.rules, selection);
     let (_, found) = crate::audit::audit(
         &tree,
         &config.migration,
@@ -420,7 +421,10 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
         &tree,
         &config.migration,
         &config.rules,
-        || plan::plan(&tree, &config.migration, &config.rules, selection(config)),
+        |vars: &_| {
+            let selection = selection(config);
+            plan::plan_with(&tree, vars, &config.migration, &config.rules, selection)
+        },
         &progress(config),
     )?;
     let proof = prove_against_head(config, &tree)?;

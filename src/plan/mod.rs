@@ -102,10 +102,22 @@ pub fn plan(
     rules: &RuleSet,
     selection: Selection,
 ) -> Result<Plan> {
+    let vars = EnvVars::load(std::sync::Arc::new(View::of(tree)))?;
+    plan_with(tree, &vars, migration, rules, selection)
+}
+
+/// [`plan`] with the tree's group variables already loaded (`audit` shares them).
+pub fn plan_with(
+    tree: &Tree,
+    vars: &EnvVars,
+    migration: &Migration,
+    rules: &RuleSet,
+    selection: Selection,
+) -> Result<Plan> {
     let planner = Planner {
         selected: selection.envs,
         migration,
-        vars: EnvVars::load(std::sync::Arc::new(View::of(tree)))?,
+        vars,
         finder: Finder::new(&migration.from_hosts()),
         traced: BTreeMap::new(),
     };
@@ -146,7 +158,7 @@ pub fn plan(
 
 struct Planner<'m> {
     migration: &'m Migration,
-    vars: EnvVars,
+    vars: &'m EnvVars,
     finder: Finder,
     /// The environments whose renderings may change.
     selected: Envs,
@@ -186,7 +198,7 @@ fn trace_rules(
     let found = crate::parallel::map(&jobs, |&(rule, env)| {
         let t = rule.traced.as_ref()?;
         let template = t.template.render(&planner.scope(env, None))?;
-        Some(playbooks.trace(&planner.vars, &template, &t.name, env))
+        Some(playbooks.trace(planner.vars, &template, &t.name, env))
     });
     for ((rule, _), defs) in jobs.into_iter().zip(found) {
         for d in defs.into_iter().flatten() {
