@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 
 use crate::ansible::EnvVars;
+use crate::ansible::tasks;
 use crate::error::{Position, Result};
 use crate::find::{Finder, suffixes};
 use crate::formats::jinja::{Envs, Structure};
@@ -16,7 +17,7 @@ use crate::migration::Migration;
 use crate::parallel;
 use crate::plan::Plan;
 use crate::rules::{Action, Class, Rule, RuleSet};
-use crate::walk::{Tree, View};
+use crate::walk::{Handed, Tree, View};
 
 /// One reference.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,16 +50,17 @@ pub fn audit(
     // The planning thread loads the group variables; the scan starts at once and waits for
     // them only at its first Jinja-built candidate.
     let vars: OnceLock<Option<EnvVars>> = OnceLock::new();
+    let view = Arc::new(View::of(tree));
     let (claims, found) = std::thread::scope(|scope| {
         let claims = scope.spawn(|| {
             let _unblock = Unblock(&vars);
-            let loaded = EnvVars::load(Arc::new(View::of(tree)))?;
+            let loaded = EnvVars::load(Arc::clone(&view))?;
             match vars.get_or_init(|| Some(loaded)) {
                 Some(loaded) => plan(loaded),
                 None => Ok(Plan::default()),
             }
         });
-        let found = scan_tree(tree, migration, &vars, progress);
+        let found = scan_tree(tree, migration, &vars, &view.handed, progress);
         let claims = claims
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -93,6 +95,7 @@ fn scan_tree(
     tree: &Tree,
     migration: &Migration,
     vars: &OnceLock<Option<EnvVars>>,
+    handed: &Handed,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<Finding>> {
     progress.set_length(tree.files.len() as u64);
@@ -100,9 +103,15 @@ fn scan_tree(
     hosts.extend(migration.related.iter().cloned());
     let finder = Finder::new(&hosts);
     let suffixes = suffixes(&migration.from_hosts());
-    let found = parallel::map(&tree.files, |path| {
+    // The files the template index reads go first, and their texts to the planning thread,
+    // which would otherwise read them again (findings are sorted afterwards).
+    let (first, rest): (Vec<&String>, Vec<&String>) =
+        tree.files.iter().partition(|f| tasks::indexes(f));
+    let order: Vec<&String> = first.into_iter().chain(rest).collect();
+    let found = parallel::map(&order, |path| {
         progress.inc(1);
-        scan(tree, path, &finder, &suffixes, vars)
+        let handed = tasks::indexes(path).then_some(handed);
+        scan(tree, path, &finder, &suffixes, vars, handed)
     });
     progress.finish_and_clear();
     Ok(found.into_iter().flatten().collect())
@@ -147,11 +156,15 @@ fn scan(
     finder: &Finder,
     suffixes: &[String],
     vars: &OnceLock<Option<EnvVars>>,
+    handed: Option<&Handed>,
 ) -> Vec<Finding> {
     let Ok(Ok(file)) = tree.read(path) else {
         return Vec::new();
     };
     let text = &file.text;
+    if let Some(handed) = handed {
+        handed.put(path, text);
+    }
     let literal = finder.find(text);
     let maybe_built = text.contains("{{") && suffixes.iter().any(|s| text.contains(s.as_str()));
     if literal.is_empty() && !maybe_built {

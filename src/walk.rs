@@ -3,7 +3,7 @@
 //! followed; binary and non-UTF-8 files are skipped with a note.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
 
@@ -25,6 +25,25 @@ pub struct View {
     pub root: PathBuf,
     pub files: Vec<String>,
     pub overlay: std::collections::BTreeMap<String, String>,
+    /// Texts another reader already has (`audit`'s scan hands over the task files and
+    /// playbooks the template index will read), each read once more at most from disk.
+    pub handed: Arc<Handed>,
+}
+
+/// Texts handed over between readers of one tree, taken by the first read.
+#[derive(Debug, Default)]
+pub struct Handed(Mutex<std::collections::BTreeMap<String, String>>);
+
+impl Handed {
+    pub fn put(&self, rel: &str, text: &str) {
+        if let Ok(mut texts) = self.0.lock() {
+            texts.insert(rel.to_string(), text.to_string());
+        }
+    }
+
+    fn take(&self, rel: &str) -> Option<String> {
+        self.0.lock().ok()?.remove(rel)
+    }
 }
 
 impl View {
@@ -33,6 +52,7 @@ impl View {
             root: tree.root.clone(),
             files: tree.files.clone(),
             overlay: Default::default(),
+            handed: Arc::default(),
         }
     }
 
@@ -40,6 +60,9 @@ impl View {
     pub fn read(&self, rel: &str) -> Option<String> {
         if let Some(text) = self.overlay.get(rel) {
             return Some(text.clone());
+        }
+        if let Some(text) = self.handed.take(rel) {
+            return Some(text);
         }
         let path = self.root.join(rel);
         let meta = std::fs::symlink_metadata(&path).ok()?;
@@ -173,6 +196,19 @@ pub fn decode(bytes: Vec<u8>) -> std::result::Result<FileText, Skip> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_handed_text_is_read_once_then_the_disk_again() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("a.yml"), "disk\n").expect("write");
+        let view = View {
+            root: dir.path().to_path_buf(),
+            ..View::default()
+        };
+        view.handed.put("a.yml", "handed\n");
+        assert_eq!(view.read("a.yml").as_deref(), Some("handed\n"));
+        assert_eq!(view.read("a.yml").as_deref(), Some("disk\n"));
+    }
 
     #[test]
     fn walks_without_following_symlinks_or_ignored_files() {

@@ -193,6 +193,7 @@ mod tests {
             root: "/nonexistent".into(),
             files: Vec::new(),
             overlay,
+            ..Default::default()
         };
         let vars = EnvVars::load(Arc::new(view)).expect("load");
         let src = "c-reg{{ env_suffix }}.example.org";

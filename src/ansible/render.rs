@@ -333,6 +333,7 @@ mod tests {
             root: PathBuf::from("/nonexistent"),
             files: Vec::new(),
             overlay,
+            ..Default::default()
         }))
     }
 

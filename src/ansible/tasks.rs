@@ -96,12 +96,7 @@ impl<'a> Files<'a> {
 
     fn candidates(self) -> &'a [Candidate] {
         self.cache.candidates.get_or_init(|| {
-            let paths: Vec<&String> = self
-                .view
-                .files
-                .iter()
-                .filter(|f| is_task_file(f) || is_playbook(f))
-                .collect();
+            let paths: Vec<&String> = self.view.files.iter().filter(|f| indexes(f)).collect();
             parallel::map(&paths, |path| Candidate::read(self.view, path))
                 .into_iter()
                 .flatten()
@@ -388,6 +383,11 @@ fn listed_role<'n>(file: &str, item: &'n Node) -> Option<(&'n str, Vec<Definitio
         }
         _ => None,
     }
+}
+
+/// Whether the template index may read `file` (a task file or a playbook).
+pub fn indexes(file: &str) -> bool {
+    is_task_file(file) || is_playbook(file)
 }
 
 fn is_playbook(file: &str) -> bool {
@@ -804,6 +804,7 @@ mod tests {
             root: "/nonexistent".into(),
             files: files.iter().map(|(k, _)| k.to_string()).collect(),
             overlay,
+            ..Default::default()
         };
         (
             EnvVars::load(Arc::new(view.clone())).expect("vars"),
@@ -817,6 +818,7 @@ mod tests {
             root: "/nonexistent".into(),
             files: vec![path.into()],
             overlay: [(path.to_string(), text.to_string())].into(),
+            ..Default::default()
         };
         Candidate::read(&view, path).expect("a task file that mentions template")
     }
@@ -861,7 +863,7 @@ mod tests {
                 format!("- template:\n    src: \"{src}\"\n    dest: /x\n")
             };
             let file = candidate(&text);
-            let view = View { root: "/nonexistent".into(), files: Vec::new(), overlay: Default::default() };
+            let view = View { root: "/nonexistent".into(), files: Vec::new(), overlay: Default::default() , ..Default::default() };
             let cache = Cache::default();
             let indexed = index_file(Files { view: &view, cache: &cache }, &file);
             proptest::prop_assert_eq!(indexed.tasks.len(), 1);
