@@ -105,12 +105,14 @@ fn scan_tree(
     let suffixes = suffixes(&migration.from_hosts());
     // The files the template index reads go first, and their texts to the planning thread,
     // which would otherwise read them again (findings are sorted afterwards).
-    let (first, rest): (Vec<&String>, Vec<&String>) =
-        tree.files.iter().partition(|f| tasks::indexes(f));
-    let order: Vec<&String> = first.into_iter().chain(rest).collect();
-    let found = parallel::map(&order, |path| {
+    let mut order: Vec<(&String, Option<&Handed>)> = tree
+        .files
+        .iter()
+        .map(|f| (f, tasks::indexes(f).then_some(handed)))
+        .collect();
+    order.sort_by_key(|(_, handed)| handed.is_none());
+    let found = parallel::map(&order, |&(path, handed)| {
         progress.inc(1);
-        let handed = tasks::indexes(path).then_some(handed);
         scan(tree, path, &finder, &suffixes, vars, handed)
     });
     progress.finish_and_clear();

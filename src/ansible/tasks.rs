@@ -44,9 +44,9 @@ pub struct TemplateTask {
     /// The task's own definitions above the play's: role vars, task vars, set_fact (and, for a
     /// task written in a playbook, that play's vars), lowest precedence first.
     pub own: Vec<Definition>,
-    /// The play that runs a task written in a playbook (a role's task: the plays that apply
-    /// the role, looked up when needed).
-    pub uses: Vec<PlayUse>,
+    /// The play that runs a task written in a playbook (a role's tasks get theirs from the
+    /// plays that apply the role, looked up when needed).
+    pub play: Option<PlayUse>,
 }
 
 /// A play that runs a task: its hosts, its vars and vars_files, and the role params it passes.
@@ -465,14 +465,10 @@ fn collect_play(
             own.extend(definitions(file, entries, Layer::TaskVars));
         }
         own.extend(facts.iter().cloned());
-        let uses = if role.is_none() {
-            vec![PlayUse {
-                hosts: hosts.clone(),
-                ..PlayUse::default()
-            }]
-        } else {
-            Vec::new()
-        };
+        let play = role.is_none().then(|| PlayUse {
+            hosts: hosts.clone(),
+            ..PlayUse::default()
+        });
         out.push(TemplateTask {
             file: file.to_string(),
             at: node.span().start,
@@ -480,7 +476,7 @@ fn collect_play(
             role: role.map(str::to_string),
             below: Arc::clone(&defaults),
             own,
-            uses,
+            play,
         });
     });
 }
@@ -704,13 +700,13 @@ impl Playbooks {
         env: Env,
     ) -> Option<(Vec<Definition>, Vars)> {
         // A plain `src` resolves without variables: most tasks render something else.
-        if !task.src.contains("{{") && resolve_src(vars.renderer(), task, &Vars::new())? != template
-        {
+        let jinja = task.src.contains("{{");
+        if !jinja && resolve_src(vars.renderer(), task, &Vars::new())? != template {
             return None;
         }
         let uses: Box<dyn Iterator<Item = &PlayUse>> = match &task.role {
             Some(role) => Box::new(files.uses_of(role)),
-            None => Box::new(task.uses.iter()),
+            None => Box::new(task.play.iter()),
         };
         let fallback = PlayUse::default();
         let (first, hosted) = self.first_hosted(uses, env);
@@ -742,12 +738,14 @@ impl Playbooks {
                 .or_insert_with(|| Value::from(env.name()));
             merged
         };
-        let key = (task.file.clone(), task.at, env);
-        let source = cached(&self.sources, key, || {
-            resolve_src(vars.renderer(), task, &merged())
-        });
-        if source.as_deref() != Some(template) {
-            return None;
+        if jinja {
+            let key = (task.file.clone(), task.at, env);
+            let source = cached(&self.sources, key, || {
+                resolve_src(vars.renderer(), task, &merged())
+            });
+            if source.as_deref() != Some(template) {
+                return None;
+            }
         }
         Some((layers.concat(), merged()))
     }
