@@ -65,8 +65,9 @@ impl View {
             return Some(text);
         }
         let path = self.root.join(rel);
-        let meta = std::fs::symlink_metadata(&path).ok()?;
-        if !meta.file_type().is_file() {
+        // The walk listed regular files only; any other path may be a symlink or a directory.
+        let walked = self.files.binary_search_by(|f| f.as_str().cmp(rel)).is_ok();
+        if !walked && !std::fs::symlink_metadata(&path).ok()?.file_type().is_file() {
             return None;
         }
         decode(read_bytes(&path).ok()?).ok().map(|f| f.text)
@@ -176,6 +177,8 @@ fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     std::fs::File::open(path)?
         .take(u64::MAX)
         .read_to_end(&mut bytes)?;
+    // Texts the template index keeps would each hold 16 KiB; the allocator shrinks in place.
+    bytes.shrink_to_fit();
     Ok(bytes)
 }
 

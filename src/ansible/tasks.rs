@@ -37,12 +37,11 @@ pub struct TemplateTask {
     pub at: usize,
     /// `src` as written (may hold Jinja).
     pub src: String,
-    /// The role the task belongs to, if any.
+    /// The role the task belongs to, if any: its defaults (below the inventory) and vars
+    /// (above the play) are read when the task renders the template asked about.
     pub role: Option<String>,
-    /// Definitions below the inventory's (role defaults), lowest precedence first.
-    pub below: Shared,
-    /// The task's own definitions above the play's: role vars, task vars, set_fact (and, for a
-    /// task written in a playbook, that play's vars), lowest precedence first.
+    /// The task's own definitions above the play's and the role's vars: task vars, set_fact
+    /// (and, for a task written in a playbook, that play's vars first), lowest precedence first.
     pub own: Vec<Definition>,
     /// The play that runs a task written in a playbook (a role's tasks get theirs from the
     /// plays that apply the role, looked up when needed).
@@ -448,19 +447,11 @@ fn collect_play(
             facts.extend(definitions(file, entries, Layer::SetFact));
         }
     });
-    let (defaults, role_vars) = match role {
-        Some(r) => (
-            files.defs(&format!("roles/{r}/defaults/main.yml"), Layer::RoleDefaults),
-            files.defs(&format!("roles/{r}/vars/main.yml"), Layer::RoleVars),
-        ),
-        None => (Shared::default(), Shared::default()),
-    };
     visit(play, &mut |node| {
         let Some(src) = template_src(node).filter(|src| !uses_loop_var(src)) else {
             return;
         };
         let mut own = play_defs.clone();
-        own.extend(role_vars.iter().cloned());
         if let Some(Node::Mapping { entries, .. }) = node.get("vars") {
             own.extend(definitions(file, entries, Layer::TaskVars));
         }
@@ -474,7 +465,6 @@ fn collect_play(
             at: node.span().start,
             src,
             role: role.map(str::to_string),
-            below: Arc::clone(&defaults),
             own,
             play,
         });
@@ -718,12 +708,21 @@ impl Playbooks {
             }
             None => (first.unwrap_or(&fallback), vars.definitions(env)),
         };
+        let role_defs = |dir: &str, layer| match &task.role {
+            Some(r) => files.defs(&format!("roles/{r}/{dir}/main.yml"), layer),
+            None => Shared::default(),
+        };
+        let (defaults, role_vars) = (
+            role_defs("defaults", Layer::RoleDefaults),
+            role_defs("vars", Layer::RoleVars),
+        );
         // Lowest precedence first; the definitions are copied only for the tasks that render
         // this template.
-        let layers: [&[Definition]; 5] = [
-            &task.below,
+        let layers: [&[Definition]; 6] = [
+            &defaults,
             inventory_defs,
             &used.play,
+            &role_vars,
             &task.own,
             &used.params,
         ];
