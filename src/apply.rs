@@ -206,12 +206,9 @@ impl Job<'_> {
         branch: &str,
     ) -> Result<String> {
         // References are claimed as `audit` claims them: by the step's edits in both environments.
-        let claims = |vars: &_| {
-            let selection = self.selection(Envs::ALL);
-            plan::plan_with(tree, vars, self.migration, self.rules, selection)
-        };
+        let selection = self.selection(Envs::ALL);
         let silent = indicatif::ProgressBar::hidden();
-        let (_, references) = audit::audit(tree, self.migration, self.rules, claims, &silent)?;
+        let references = audit::audit(tree, self.migration, self.rules, selection, &silent)?;
         Ok(pr::body(&PullRequest {
             step: self.step,
             envs: self.envs,

@@ -15,7 +15,7 @@ use crate::find::{Finder, suffixes};
 use crate::formats::jinja::{Envs, Structure};
 use crate::migration::Migration;
 use crate::parallel;
-use crate::plan::Plan;
+use crate::plan::{Plan, Planner, Selection};
 use crate::rules::{Action, Class, Rule, RuleSet};
 use crate::walk::{Handed, Tree, View};
 
@@ -36,37 +36,71 @@ pub struct Finding {
     pub line: String,
 }
 
-/// Finds every reference in `tree`. `plan` makes the plan of the step's edits (an edit that
-/// covers a reference claims it for its rule); it runs on its own thread while the files are
-/// scanned, since planning is mostly one thread's work. `progress` counts the files scanned
-/// (the CLI draws it on a terminal only). Returns the plan and the references.
+/// Finds every reference in `tree`, each claimed by the rule whose edit (planned for
+/// `selection`) covers it, or else by a classification rule. `progress` counts the files
+/// scanned (the CLI draws it on a terminal only).
 pub fn audit(
     tree: &Tree,
     migration: &Migration,
     rules: &RuleSet,
-    plan: impl FnOnce(&EnvVars) -> Result<Plan> + Send,
+    selection: Selection,
+    progress: &indicatif::ProgressBar,
+) -> Result<Vec<Finding>> {
+    run(tree, migration, rules, selection, false, progress).map(|(_, found)| found)
+}
+
+/// [`audit`] and the whole plan of `selection` (the CI gate needs both).
+pub fn audit_and_plan(
+    tree: &Tree,
+    migration: &Migration,
+    rules: &RuleSet,
+    selection: Selection,
     progress: &indicatif::ProgressBar,
 ) -> Result<(Plan, Vec<Finding>)> {
-    // The planning thread loads the group variables; the scan starts at once and waits for
-    // them only at its first Jinja-built candidate.
+    run(tree, migration, rules, selection, true, progress)
+}
+
+/// The references and the plan of every file (`whole`) or of the files holding references
+/// (enough to claim them: an edit claims only references in its own file).
+fn run(
+    tree: &Tree,
+    migration: &Migration,
+    rules: &RuleSet,
+    selection: Selection,
+    whole: bool,
+    progress: &indicatif::ProgressBar,
+) -> Result<(Plan, Vec<Finding>)> {
+    // A planning thread loads the group variables and traces the rules' variables while the
+    // files are scanned (planning is mostly one thread's work); the scan waits for the
+    // variables only at its first Jinja-built candidate.
     let vars: OnceLock<Option<EnvVars>> = OnceLock::new();
     let view = Arc::new(View::of(tree));
-    let (claims, found) = std::thread::scope(|scope| {
-        let claims = scope.spawn(|| {
+    let (planner, found) = std::thread::scope(|scope| {
+        let planner = scope.spawn(|| {
             let _unblock = Unblock(&vars);
             let loaded = EnvVars::load(Arc::clone(&view))?;
-            match vars.get_or_init(|| Some(loaded)) {
-                Some(loaded) => plan(loaded),
-                None => Ok(Plan::default()),
-            }
+            let vars = vars.get_or_init(|| Some(loaded)).as_ref();
+            Ok(vars.map(|vars| Planner::new(vars, migration, rules, selection)))
         });
         let found = scan_tree(tree, migration, &vars, &view.handed, progress);
-        let claims = claims
+        let planner: Result<Option<Planner>> = planner
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (claims, found)
+        (planner, found)
     });
-    let (claims, mut found) = (claims?, found?);
+    let (planner, mut found) = (planner?, found?);
+    let paths: Vec<&String> = if whole {
+        tree.files.iter().collect()
+    } else {
+        let mut paths: Vec<&String> = found.iter().map(|f| &f.path).collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    };
+    let claims = match planner {
+        Some(planner) => planner.plan(tree, &paths)?,
+        None => Plan::default(),
+    };
     for f in &mut found {
         // An edit that overlaps the reference claims it for its rule.
         f.rule = claims
@@ -277,4 +311,36 @@ pub fn json(found: &[Finding]) -> String {
         serde_json::to_string_pretty(&serde_json::json!({ "references": refs }))
             .unwrap_or_default()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::jinja::Envs;
+
+    /// Claims come from planning only the files that hold references: the same claims as from
+    /// the whole plan, some of them by edits.
+    #[test]
+    fn planning_the_referenced_files_claims_as_the_whole_plan_does() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fedora-mini");
+        let tree = Tree::walk(&root).expect("walk");
+        let migration = Migration::embedded().expect("migration");
+        let rules = RuleSet::load(None, &migration).expect("rules");
+        let selection = Selection {
+            step: 2,
+            envs: Envs::ALL,
+        };
+        let silent = indicatif::ProgressBar::hidden();
+        let found = audit(&tree, &migration, &rules, selection, &silent).expect("audit");
+        let (plan, whole) =
+            audit_and_plan(&tree, &migration, &rules, selection, &silent).expect("whole");
+        assert_eq!(found, whole);
+        let by_edit = |f: &&Finding| {
+            plan.edits
+                .iter()
+                .any(|e| e.path == f.path && e.range.start < f.end && f.start < e.range.end)
+        };
+        assert!(found.iter().filter(by_edit).count() >= 3, "{found:#?}");
+        assert!(found.iter().filter(by_edit).all(|f| f.rule.is_some()));
+    }
 }

@@ -372,13 +372,11 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
         step: 2,
         envs: Envs::ALL,
     };
-    let claims =
-        |vars: &_| plan::plan_with(&tree, vars, &config.migration, &config.rules, selection);
-    let (_, found) = crate::audit::audit(
+    let found = crate::audit::audit(
         &tree,
         &config.migration,
         &config.rules,
-        claims,
+        selection,
         &progress(config),
     )?;
     let text = match format {
@@ -417,14 +415,11 @@ fn progress(config: &Config) -> indicatif::ProgressBar {
 
 fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
-    let (plan, found) = crate::audit::audit(
+    let (plan, found) = crate::audit::audit_and_plan(
         &tree,
         &config.migration,
         &config.rules,
-        |vars: &_| {
-            let selection = selection(config);
-            plan::plan_with(&tree, vars, &config.migration, &config.rules, selection)
-        },
+        selection(config),
         &progress(config),
     )?;
     let proof = prove_against_head(config, &tree)?;

@@ -48,7 +48,7 @@ impl Planner<'_> {
                 let new: BTreeMap<Env, String> = site
                     .envs
                     .iter()
-                    .filter_map(|env| match self.selected.contains(env) {
+                    .filter_map(|env| match self.selection.envs.contains(env) {
                         true => Some((env, template.render(&self.scope(env, None))?)),
                         false => Some((env, current.to_string())),
                     })
@@ -81,7 +81,7 @@ impl Planner<'_> {
                 .iter()
                 .any(|(k, _)| !covered.get(k.as_str()).is_some_and(|e| e.contains(env)))
         };
-        for env in self.selected.iter().filter(|env| lacks(*env)) {
+        for env in self.selection.envs.iter().filter(|env| lacks(*env)) {
             let site = Site {
                 src,
                 rule,
@@ -107,7 +107,7 @@ impl Planner<'_> {
     ) -> Vec<Edit> {
         let branch = |env: Env, entry: &Entry| -> Option<String> {
             let current = src.text[entry.value.clone()].to_string();
-            if self.selected.contains(env) {
+            if self.selection.envs.contains(env) {
                 template.render(&self.scope(env, None))
             } else {
                 Some(current)
@@ -130,7 +130,7 @@ impl Planner<'_> {
             let site = Site {
                 src,
                 rule,
-                envs: self.selected,
+                envs: self.selection.envs,
             };
             edits.push(site.edit(split.block.clone(), format!("{prefix}{stg}{eol}"), None));
         } else {

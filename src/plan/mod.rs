@@ -106,7 +106,7 @@ pub fn plan(
     plan_with(tree, &vars, migration, rules, selection)
 }
 
-/// [`plan`] with the tree's group variables already loaded (`audit` shares them).
+/// [`plan`] with the tree's group variables already loaded.
 pub fn plan_with(
     tree: &Tree,
     vars: &EnvVars,
@@ -114,17 +114,65 @@ pub fn plan_with(
     rules: &RuleSet,
     selection: Selection,
 ) -> Result<Plan> {
-    let planner = Planner {
-        selected: selection.envs,
-        migration,
-        vars,
-        finder: Finder::new(&migration.from_hosts()),
-        traced: BTreeMap::new(),
-    };
-    let planner = Planner {
-        traced: trace_rules(&planner, rules, selection),
-        ..planner
-    };
+    let paths: Vec<&String> = tree.files.iter().collect();
+    Planner::new(vars, migration, rules, selection).plan(tree, &paths)
+}
+
+/// Plans files one at a time, once it knows where the traced variables are defined (`audit`
+/// plans only the files holding references).
+pub struct Planner<'m> {
+    migration: &'m Migration,
+    rules: &'m RuleSet,
+    vars: &'m EnvVars,
+    finder: Finder,
+    selection: Selection,
+    /// For rules that edit a variable where it is defined: (file, rule id) → value offsets.
+    traced: BTreeMap<(String, String), Vec<usize>>,
+}
+
+impl<'m> Planner<'m> {
+    /// A planner for `selection`, the traced rules' variables found.
+    pub fn new(
+        vars: &'m EnvVars,
+        migration: &'m Migration,
+        rules: &'m RuleSet,
+        selection: Selection,
+    ) -> Planner<'m> {
+        let planner = Planner {
+            migration,
+            rules,
+            vars,
+            finder: Finder::new(&migration.from_hosts()),
+            selection,
+            traced: BTreeMap::new(),
+        };
+        Planner {
+            traced: trace_rules(&planner),
+            ..planner
+        }
+    }
+
+    /// The plan of `paths` (files of `tree`), with the tree's notes.
+    pub fn plan(&self, tree: &Tree, paths: &[&String]) -> Result<Plan> {
+        let mut out = symlink_notes(tree);
+        // Files are planned independently, in parallel; the first error in path order wins.
+        let planned = crate::parallel::map(paths, |path| {
+            let mut one = Plan::default();
+            self.plan_path(tree, path, &mut one)?;
+            Ok::<_, Error>(one)
+        });
+        for one in planned {
+            let one = one?;
+            out.edits.extend(one.edits);
+            out.notes.extend(one.notes);
+            out.changed.extend(one.changed);
+        }
+        out.notes.sort();
+        Ok(out)
+    }
+}
+
+fn symlink_notes(tree: &Tree) -> Plan {
     let mut out = Plan::default();
     if !tree.symlinks.is_empty() {
         let message = format!(
@@ -140,38 +188,12 @@ pub fn plan_with(
             });
         }
     }
-    // Files are planned independently, in parallel; the first error in path order wins.
-    let planned = crate::parallel::map(&tree.files, |path| {
-        let mut one = Plan::default();
-        planner.plan_path(tree, path, rules, selection.step, &mut one)?;
-        Ok::<_, Error>(one)
-    });
-    for one in planned {
-        let one = one?;
-        out.edits.extend(one.edits);
-        out.notes.extend(one.notes);
-        out.changed.extend(one.changed);
-    }
-    out.notes.sort();
-    Ok(out)
-}
-
-struct Planner<'m> {
-    migration: &'m Migration,
-    vars: &'m EnvVars,
-    finder: Finder,
-    /// The environments whose renderings may change.
-    selected: Envs,
-    /// For rules that edit a variable where it is defined: (file, rule id) → value offsets.
-    traced: BTreeMap<(String, String), Vec<usize>>,
+    out
 }
 
 /// Where the variables of traced rules are defined, for the selected environments.
-fn trace_rules(
-    planner: &Planner<'_>,
-    rules: &RuleSet,
-    selection: Selection,
-) -> BTreeMap<(String, String), Vec<usize>> {
+fn trace_rules(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> {
+    let (rules, selection) = (planner.rules, planner.selection);
     let mut out: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let traced: Vec<&Rule> = rules
         .rules
@@ -282,15 +304,10 @@ fn parse_doc(format: Format, src: &Source<'_>) -> Result<Doc> {
 impl Planner<'_> {
     /// Plans the rules of `step` that apply to `path` (by glob, or because a traced variable
     /// is defined there).
-    fn plan_path(
-        &self,
-        tree: &Tree,
-        path: &String,
-        rules: &RuleSet,
-        step: u8,
-        out: &mut Plan,
-    ) -> Result<()> {
-        let matching: Vec<&Rule> = rules
+    fn plan_path(&self, tree: &Tree, path: &String, out: &mut Plan) -> Result<()> {
+        let step = self.selection.step;
+        let matching: Vec<&Rule> = self
+            .rules
             .rules
             .iter()
             .filter(|r| !matches!(r.action, Action::Classify { .. }))

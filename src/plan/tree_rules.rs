@@ -193,7 +193,10 @@ impl Planner<'_> {
     ) -> (PerEnv<String>, PerEnv<RegistryRef>) {
         let mut new = current.clone();
         let mut registries = PerEnv::new();
-        for (env, value) in current.iter().filter(|(e, _)| self.selected.contains(**e)) {
+        for (env, value) in current
+            .iter()
+            .filter(|(e, _)| self.selection.envs.contains(**e))
+        {
             let mut out = value.clone();
             for r in self.finder.find_literal(value).iter().rev() {
                 let Some(mapped) = self.migration.by_host(&r.host) else {
@@ -285,7 +288,10 @@ impl Planner<'_> {
         let Some(value) = template.render(&self.scope(env, None)) else {
             return Vec::new();
         };
-        if !self.selected.contains(env) || scalar.value == value || scalar.style == Style::Block {
+        if !self.selection.envs.contains(env)
+            || scalar.value == value
+            || scalar.style == Style::Block
+        {
             return Vec::new();
         }
         let site = Site {
