@@ -83,8 +83,11 @@ impl Finder {
             .build(&literals)
             .expect("host literals always compile");
         let any: Vec<String> = literals.iter().map(|l| regex::escape(l)).collect();
+        // ASCII case folding, as the automaton's (Unicode folding would match `ſ` for `s` and
+        // costs a millisecond to compile).
         let any = regex::RegexBuilder::new(&any.join("|"))
             .case_insensitive(true)
+            .unicode(false)
             .build()
             .ok();
         Finder {
@@ -304,6 +307,7 @@ fn glob_regex(glob: &str) -> Option<regex::Regex> {
         .collect();
     regex::RegexBuilder::new(&body.join(r"[a-z0-9.-]*"))
         .case_insensitive(true)
+        .unicode(false)
         .build()
         .ok()
 }

@@ -2,13 +2,19 @@
 //! (file costs vary by orders of magnitude, so fixed chunks leave cores idle); results come back
 //! in input order, so output stays deterministic.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The cores this process may use, asked once: the answer reads the cgroup's files, and a run
+/// maps a dozen times.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
 
 /// `f` applied to every item, in parallel; results in the order of `items`.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(items.len().max(1));
+    let threads = cores().min(items.len().max(1));
     if threads == 1 {
         // Not worth a thread.
         return items.iter().map(f).collect();
