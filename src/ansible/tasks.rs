@@ -187,25 +187,32 @@ impl Candidate {
         }
         let mut jinja_ends = Vec::new();
         let mut open_src = false;
-        let mut start = 0;
-        for line in text.split_inclusive('\n') {
-            if let Some(at) = line.rfind("src") {
-                let rest = line[at + 3..].trim();
-                open_src |= rest.strip_prefix(':').is_some_and(|r| {
-                    let r = r.split(" #").next().unwrap_or(r).trim();
-                    r.is_empty() || r.starts_with(['>', '|'])
-                });
-                // An expression that reads the loop variable cannot end an indexed `src`.
-                jinja_ends.extend(
-                    line.match_indices("}}")
-                        .filter(|(i, _)| {
-                            let open = line[..*i].rfind("{{").unwrap_or(0);
-                            !uses_loop_var(&line[open..*i + 2])
-                        })
-                        .map(|(i, _)| start + i + 2),
-                );
+        // The lines that hold `src`, each once (most lines of a task file do not).
+        let mut next_line = 0;
+        for (found, _) in text.match_indices("src").filter(|_| tasks) {
+            if found < next_line {
+                continue;
             }
-            start += line.len();
+            let start = text[..found].rfind('\n').map_or(0, |i| i + 1);
+            next_line = text[found..]
+                .find('\n')
+                .map_or(text.len(), |i| found + i + 1);
+            let line = &text[start..next_line];
+            let at = line.rfind("src").unwrap_or(found - start);
+            let rest = line[at + 3..].trim();
+            open_src |= rest.strip_prefix(':').is_some_and(|r| {
+                let r = r.split(" #").next().unwrap_or(r).trim();
+                r.is_empty() || r.starts_with(['>', '|'])
+            });
+            // An expression that reads the loop variable cannot end an indexed `src`.
+            jinja_ends.extend(
+                line.match_indices("}}")
+                    .filter(|(i, _)| {
+                        let open = line[..*i].rfind("{{").unwrap_or(0);
+                        !uses_loop_var(&line[open..*i + 2])
+                    })
+                    .map(|(i, _)| start + i + 2),
+            );
         }
         Some(Candidate {
             path: path.to_string(),
