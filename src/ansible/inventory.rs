@@ -24,6 +24,8 @@ pub struct Inventory {
     groups: BTreeMap<String, Group>,
     /// Every host, in the order it first appears.
     hosts: Vec<String>,
+    /// The same hosts, to ask whether one is known (an inventory has hundreds).
+    known: BTreeSet<String>,
     /// Per host: its groups in Ansible's order (all, then by depth and name); computed once,
     /// because walking the group graph per host dominated `plan`.
     memberships: BTreeMap<String, Vec<String>>,
@@ -48,27 +50,35 @@ impl Inventory {
     }
 
     fn index(&mut self) {
-        let mut ranked: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
-        for name in self.groups.keys() {
-            let depth = self.depth(name, &mut BTreeSet::new());
-            for host in self.members(name, &mut BTreeSet::new()) {
-                ranked.entry(host).or_default().push((depth, name.clone()));
+        // Each group's parents, in name order, so that depth need not scan every group.
+        let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (parent, g) in &self.groups {
+            for child in &g.children {
+                let of_child = parents.entry(child.as_str()).or_default();
+                if of_child.last() != Some(&parent.as_str()) {
+                    of_child.push(parent);
+                }
             }
         }
-        self.memberships = ranked
+        let mut ranked: BTreeMap<&str, Vec<(usize, &str)>> = BTreeMap::new();
+        for name in self.groups.keys() {
+            let depth = depth(&parents, name, &mut BTreeSet::new());
+            for host in self.members_of(name, &mut BTreeSet::new()) {
+                ranked.entry(host).or_default().push((depth, name));
+            }
+        }
+        let memberships = ranked
             .into_iter()
             .map(|(host, mut groups)| {
                 groups.sort();
                 let names = std::iter::once("all".to_string())
-                    .chain(groups.into_iter().map(|(_, g)| g))
+                    .chain(groups.into_iter().map(|(_, g)| g.to_string()))
                     .collect();
-                (host, names)
+                (host.to_string(), names)
             })
             .collect();
-        self.staging = self
-            .members("staging", &mut BTreeSet::new())
-            .into_iter()
-            .collect();
+        self.memberships = memberships;
+        self.staging = self.members("staging").into_iter().collect();
     }
 
     fn read(&mut self, text: &str) {
@@ -103,7 +113,7 @@ impl Inventory {
                 entry.children.push(member);
             } else {
                 entry.hosts.push(member.clone());
-                if !self.hosts.contains(&member) {
+                if self.known.insert(member.clone()) {
                     self.hosts.push(member);
                 }
             }
@@ -111,20 +121,27 @@ impl Inventory {
     }
 
     /// The hosts of a group (its children's included), in inventory order.
-    fn members(&self, group: &str, seen: &mut BTreeSet<String>) -> Vec<String> {
+    fn members(&self, group: &str) -> Vec<String> {
+        let out = self.members_of(group, &mut BTreeSet::new());
+        out.into_iter().map(str::to_string).collect()
+    }
+
+    /// [`Inventory::members`] without copying names (indexing asks for every group's).
+    fn members_of<'a>(&'a self, group: &'a str, seen: &mut BTreeSet<&'a str>) -> Vec<&'a str> {
         if group == "all" {
-            return self.hosts.clone();
+            return self.hosts.iter().map(String::as_str).collect();
         }
-        if !seen.insert(group.to_string()) {
+        if !seen.insert(group) {
             return Vec::new();
         }
         let Some(g) = self.groups.get(group) else {
             return Vec::new();
         };
-        let mut out = g.hosts.clone();
+        let mut out: Vec<&str> = g.hosts.iter().map(String::as_str).collect();
+        let mut listed: BTreeSet<&str> = out.iter().copied().collect();
         for child in &g.children {
-            for h in self.members(child, seen) {
-                if !out.contains(&h) {
+            for h in self.members_of(child, seen) {
+                if listed.insert(h) {
                     out.push(h);
                 }
             }
@@ -168,7 +185,7 @@ impl Inventory {
         if name.contains('*') {
             let mut out = Vec::new();
             for g in self.groups.keys().filter(|g| glob(name, g)) {
-                out.extend(self.members(g, &mut BTreeSet::new()));
+                out.extend(self.members(g));
             }
             out.extend(self.hosts.iter().filter(|h| glob(name, h)).cloned());
             let mut seen = BTreeSet::new();
@@ -176,7 +193,7 @@ impl Inventory {
             return out;
         }
         if self.groups.contains_key(name) || name == "all" {
-            return self.members(name, &mut BTreeSet::new());
+            return self.members(name);
         }
         self.hosts.iter().filter(|h| *h == name).cloned().collect()
     }
@@ -188,19 +205,6 @@ impl Inventory {
             .get(host)
             .cloned()
             .unwrap_or_else(|| vec!["all".to_string()])
-    }
-
-    /// How many parent groups stand above `group`.
-    fn depth(&self, group: &str, seen: &mut BTreeSet<String>) -> usize {
-        if !seen.insert(group.to_string()) {
-            return 0;
-        }
-        self.groups
-            .iter()
-            .filter(|(_, g)| g.children.iter().any(|c| c == group))
-            .map(|(parent, _)| 1 + self.depth(parent, seen))
-            .max()
-            .unwrap_or(0)
     }
 
     /// The environment a host belongs to: staging when it is in the `staging` group.
@@ -250,6 +254,24 @@ impl Inventory {
         });
         defs
     }
+}
+
+/// How many parent groups stand above `group` (`parents`: each group's, in name order).
+fn depth<'a>(
+    parents: &BTreeMap<&'a str, Vec<&'a str>>,
+    group: &'a str,
+    seen: &mut BTreeSet<&'a str>,
+) -> usize {
+    if !seen.insert(group) {
+        return 0;
+    }
+    parents
+        .get(group)
+        .into_iter()
+        .flatten()
+        .map(|parent| 1 + depth(parents, parent, seen))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Splits a pattern on `:` and `,`, but not inside `[…]`.
