@@ -186,11 +186,16 @@ impl Finder {
         render: impl Fn(&str, Env) -> Option<String>,
     ) -> Vec<Built> {
         let mut out = Vec::new();
-        let mut offset = 0;
-        for line in text.split_inclusive('\n') {
-            let start = offset;
-            offset += line.len();
-            if !line.contains("{{") || !suffixes.iter().any(|s| line.contains(s.as_str())) {
+        // Only lines holding `{{` (found in one pass over the text), each once.
+        let mut next_line = 0;
+        for (open, _) in text.match_indices("{{") {
+            if open < next_line {
+                continue;
+            }
+            let start = text[..open].rfind('\n').map_or(0, |i| i + 1);
+            next_line = text[open..].find('\n').map_or(text.len(), |i| open + i + 1);
+            let line = &text[start..next_line];
+            if !suffixes.iter().any(|s| line.contains(s.as_str())) {
                 continue;
             }
             for range in candidates(line) {
