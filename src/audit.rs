@@ -6,7 +6,7 @@
 //! edit); classes for what stays, redirects and decommissions come with their rules.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::ansible::EnvVars;
 use crate::ansible::tasks;
@@ -145,12 +145,30 @@ fn scan_tree(
         .map(|f| (f, tasks::indexes(f).then_some(handed)))
         .collect();
     order.sort_by_key(|(_, handed)| handed.is_none());
-    let found = parallel::map(&order, |&(path, handed)| {
+    // A text with Jinja-built candidates met before the variables are loaded waits until the
+    // end of the scan instead of stalling its thread.
+    let waiting: Mutex<Vec<(String, String)>> = Mutex::default();
+    let scan = Scan {
+        finder: &finder,
+        suffixes: &suffixes,
+        vars,
+    };
+    let mut found: Vec<Finding> = parallel::map(&order, |&(path, handed)| {
         progress.inc(1);
-        scan(tree, path, &finder, &suffixes, vars, handed)
-    });
+        scan.file(tree, path, handed, &waiting)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let waiting = waiting.into_inner().unwrap_or_default();
+    if let Some(vars) = vars.wait() {
+        let built = parallel::map(&waiting, |(path, text)| {
+            scan.built(path, text, &Structure::of(text), vars)
+        });
+        found.extend(built.into_iter().flatten());
+    }
     progress.finish_and_clear();
-    Ok(found.into_iter().flatten().collect())
+    Ok(found)
 }
 
 /// The classification rule that claims a reference: those that name lines first, then by id.
@@ -185,44 +203,70 @@ fn glob(pattern: &str, host: &str) -> bool {
     }
 }
 
-/// The references of one file (none for unreadable, binary or non-UTF-8 files).
-fn scan(
-    tree: &Tree,
-    path: &str,
-    finder: &Finder,
-    suffixes: &[String],
-    vars: &OnceLock<Option<EnvVars>>,
-    handed: Option<&Handed>,
-) -> Vec<Finding> {
-    let Ok(Ok(file)) = tree.read(path) else {
-        return Vec::new();
-    };
-    let text = &file.text;
-    if let Some(handed) = handed {
-        handed.put(path, text);
+/// What the scan of every file shares.
+struct Scan<'s> {
+    finder: &'s Finder,
+    suffixes: &'s [String],
+    vars: &'s OnceLock<Option<EnvVars>>,
+}
+
+impl Scan<'_> {
+    /// The references of one file (none for unreadable, binary or non-UTF-8 files); a text with
+    /// Jinja-built candidates goes to `waiting` when the variables are not loaded yet.
+    fn file(
+        &self,
+        tree: &Tree,
+        path: &str,
+        handed: Option<&Handed>,
+        waiting: &Mutex<Vec<(String, String)>>,
+    ) -> Vec<Finding> {
+        let Ok(Ok(file)) = tree.read(path) else {
+            return Vec::new();
+        };
+        let text = file.text;
+        if let Some(handed) = handed {
+            handed.put(path, &text);
+        }
+        let literal = self.finder.find(&text);
+        let maybe_built =
+            text.contains("{{") && self.suffixes.iter().any(|s| text.contains(s.as_str()));
+        if literal.is_empty() && !maybe_built {
+            return Vec::new();
+        }
+        let jinja = Structure::of(&text);
+        let mut out: Vec<Finding> = literal
+            .into_iter()
+            .map(|r| Finding {
+                line: line_at(&text, r.start).to_string(),
+                path: path.to_string(),
+                at: Position::of(&text, r.start),
+                envs: jinja.envs_at(r.start),
+                built: false,
+                rule: None,
+                host: r.host,
+                start: r.start,
+                end: r.end,
+            })
+            .collect();
+        if maybe_built {
+            match self.vars.get() {
+                Some(Some(vars)) => out.extend(self.built(path, &text, &jinja, vars)),
+                Some(None) => {}
+                None => {
+                    if let Ok(mut waiting) = waiting.lock() {
+                        waiting.push((path.to_string(), text));
+                    }
+                }
+            }
+        }
+        out
     }
-    let literal = finder.find(text);
-    let maybe_built = text.contains("{{") && suffixes.iter().any(|s| text.contains(s.as_str()));
-    if literal.is_empty() && !maybe_built {
-        return Vec::new();
-    }
-    let jinja = Structure::of(text);
-    let mut out: Vec<Finding> = literal
-        .into_iter()
-        .map(|r| Finding {
-            line: line_at(text, r.start).to_string(),
-            path: path.to_string(),
-            at: Position::of(text, r.start),
-            envs: jinja.envs_at(r.start),
-            built: false,
-            rule: None,
-            host: r.host,
-            start: r.start,
-            end: r.end,
-        })
-        .collect();
-    if maybe_built && let Some(vars) = vars.wait() {
-        for b in finder.find_built(text, suffixes, |t, env| vars.render(t, env)) {
+
+    /// The Jinja-built references of one file.
+    fn built(&self, path: &str, text: &str, jinja: &Structure, vars: &EnvVars) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let render = |t: &str, env| vars.render(t, env);
+        for b in self.finder.find_built(text, self.suffixes, render) {
             let envs = b
                 .hosts
                 .keys()
@@ -247,8 +291,8 @@ fn scan(
                 end: b.end,
             });
         }
+        out
     }
-    out
 }
 
 fn line_at(text: &str, offset: usize) -> &str {
@@ -342,5 +386,37 @@ mod tests {
         };
         assert!(found.iter().filter(by_edit).count() >= 3, "{found:#?}");
         assert!(found.iter().filter(by_edit).all(|f| f.rule.is_some()));
+    }
+
+    /// Texts met before the variables are loaded get their Jinja-built references at the end of
+    /// the scan: the same references as when the variables come first.
+    #[test]
+    fn built_references_wait_for_late_variables() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fedora-mini");
+        let tree = Tree::walk(&root).expect("walk");
+        let migration = Migration::embedded().expect("migration");
+        let view = Arc::new(View::of(&tree));
+        let scan = |vars: &OnceLock<Option<EnvVars>>, progress: &indicatif::ProgressBar| {
+            scan_tree(&tree, &migration, vars, &view.handed, progress).expect("scan")
+        };
+        let early = OnceLock::new();
+        let _ = early.set(Some(EnvVars::load(Arc::clone(&view)).expect("vars")));
+        let mut first = scan(&early, &indicatif::ProgressBar::hidden());
+        let late = OnceLock::new();
+        let progress = indicatif::ProgressBar::hidden();
+        let mut second = std::thread::scope(|s| {
+            s.spawn(|| {
+                // Every file scanned before the variables exist.
+                while progress.position() < tree.files.len() as u64 {
+                    std::thread::yield_now();
+                }
+                let _ = late.set(Some(EnvVars::load(Arc::clone(&view)).expect("vars")));
+            });
+            scan(&late, &progress)
+        });
+        first.sort();
+        second.sort();
+        assert!(first.iter().any(|f| f.built), "{first:#?}");
+        assert_eq!(first, second);
     }
 }
