@@ -3,6 +3,9 @@
 # `git grep -l | xargs sed -i` pipeline and `fastmod --accept-all`, on the corpus (×1) and on the
 # ×30 layout (the corpus at the root plus bulk/copy01 … bulk/copy29, about 100k files).
 # Prints wall time (hyperfine mean), peak memory, and each tool's ratio to rg. Not run in CI.
+# hyperfine times one command's runs back to back, so a busy moment on a shared machine lands on
+# one tool: the ×1 tree is timed in three rounds; each tool's median time and its median ratio
+# to rg within a round are printed.
 #
 # usage: bench/run.sh [WORKDIR]        (default: a new temporary directory)
 set -euo pipefail
@@ -37,24 +40,22 @@ prepare() { # $1 = copies
 
 peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
-run() { # $1 = copies
+run() { # $1 = copies, $2 = rounds
   local dir; dir=$(prepare "$1")
   local files; files=$(cd "$dir" && git ls-files | wc -l)
-  echo "== corpus x$1: $files files ($dir)"
-  local json="$work/x$1.json"
-  hyperfine --warmup 1 --runs 5 --ignore-failure --export-json "$json" \
-    --prepare "git -C $dir checkout -q ." \
-    -n rg "rg -l -i -e '$hosts' $dir" \
-    -n "regshift audit" "$regshift audit -C $dir" \
-    -n "regshift plan" "$regshift plan -C $dir --format stat" \
-    -n "git grep | sed" "cd $dir && git grep -l -i -E '$hosts' | xargs -r sed -i -E 's/$hosts/quay.io/g'" \
-    -n "fastmod" "fastmod --accept-all -d $dir '$hosts' quay.io" >/dev/null
-  python3 - "$json" <<'PY'
-import json, sys
-r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
-base = r["rg"]
-for name, mean in r.items():
-    print(f"  {name:16s} {mean*1000:9.1f} ms   {mean/base:5.2f}x rg")
+  echo "== corpus x$1: $files files ($dir), $2 round(s) of 5 runs"
+  local jsons=()
+  for round in $(seq 1 "$2"); do
+    jsons+=("$work/x$1.$round.json")
+    time_tools "$dir" "$work/x$1.$round.json"
+  done
+  python3 - "${jsons[@]}" <<'PY'
+import json, statistics, sys
+rounds = [{x["command"]: x["mean"] for x in json.load(open(f))["results"]} for f in sys.argv[1:]]
+for name in rounds[0]:
+    mean = statistics.median(r[name] for r in rounds)
+    ratio = statistics.median(r[name] / r["rg"] for r in rounds)
+    print(f"  {name:16s} {mean*1000:9.1f} ms   {ratio:5.2f}x rg")
 PY
   printf '  peak memory: rg %s KB, regshift audit %s KB, regshift plan %s KB\n' \
     "$(peak_kb rg -l -i -e "$hosts" "$dir")" \
@@ -63,5 +64,16 @@ PY
   git -C "$dir" checkout -q .
 }
 
-run 1
-run 30
+time_tools() { # $1 = tree, $2 = JSON out
+  local dir=$1 json=$2
+  hyperfine --warmup 1 --runs 5 --ignore-failure --export-json "$json" \
+    --prepare "git -C $dir checkout -q ." \
+    -n rg "rg -l -i -e '$hosts' $dir" \
+    -n "regshift audit" "$regshift audit -C $dir" \
+    -n "regshift plan" "$regshift plan -C $dir --format stat" \
+    -n "git grep | sed" "cd $dir && git grep -l -i -E '$hosts' | xargs -r sed -i -E 's/$hosts/quay.io/g'" \
+    -n "fastmod" "fastmod --accept-all -d $dir '$hosts' quay.io" >/dev/null
+}
+
+run 1 3
+run 30 1
