@@ -71,8 +71,8 @@ fn run(
     progress: &indicatif::ProgressBar,
 ) -> Result<(Plan, Vec<Finding>)> {
     // A planning thread loads the group variables and traces the rules' variables while the
-    // files are scanned (planning is mostly one thread's work); the scan waits for the
-    // variables only at its first Jinja-built candidate.
+    // files are scanned (planning is mostly one thread's work); the scan sets aside the texts
+    // with Jinja-built candidates it meets before the variables are loaded.
     let vars: OnceLock<Option<EnvVars>> = OnceLock::new();
     let view = Arc::new(View::of(tree));
     let (planner, found) = std::thread::scope(|scope| {
@@ -404,16 +404,25 @@ mod tests {
         let mut first = scan(&early, &indicatif::ProgressBar::hidden());
         let late = OnceLock::new();
         let progress = indicatif::ProgressBar::hidden();
-        let mut second = std::thread::scope(|s| {
-            s.spawn(|| {
-                // Every file scanned before the variables exist.
+        let (all_scanned, mut second) = std::thread::scope(|s| {
+            let setter = s.spawn(|| {
+                // The variables arrive once every file is scanned (or, should the scan wait
+                // for them, after ten seconds, and the test fails).
+                let waited = std::time::Instant::now();
                 while progress.position() < tree.files.len() as u64 {
+                    if waited.elapsed() > std::time::Duration::from_secs(10) {
+                        break;
+                    }
                     std::thread::yield_now();
                 }
+                let all_scanned = progress.position() == tree.files.len() as u64;
                 let _ = late.set(Some(EnvVars::load(Arc::clone(&view)).expect("vars")));
+                all_scanned
             });
-            scan(&late, &progress)
+            let second = scan(&late, &progress);
+            (setter.join().expect("setter"), second)
         });
+        assert!(all_scanned, "the scan waited for the variables");
         first.sort();
         second.sort();
         assert!(first.iter().any(|f| f.built), "{first:#?}");

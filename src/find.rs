@@ -186,15 +186,7 @@ impl Finder {
         render: impl Fn(&str, Env) -> Option<String>,
     ) -> Vec<Built> {
         let mut out = Vec::new();
-        // Only lines holding `{{` (found in one pass over the text), each once.
-        let mut next_line = 0;
-        for (open, _) in text.match_indices("{{") {
-            if open < next_line {
-                continue;
-            }
-            let start = text[..open].rfind('\n').map_or(0, |i| i + 1);
-            next_line = text[open..].find('\n').map_or(text.len(), |i| open + i + 1);
-            let line = &text[start..next_line];
+        for (start, line) in lines_holding(text, "{{") {
             if !suffixes.iter().any(|s| line.contains(s.as_str())) {
                 continue;
             }
@@ -251,6 +243,20 @@ impl Finder {
             None => spells(&pieces, host),
         })
     }
+}
+
+/// The lines of `text` holding `needle`, each once, with their offsets (line breaks included):
+/// one substring search over the text instead of one per line, since most lines hold none.
+pub fn lines_holding<'t>(text: &'t str, needle: &str) -> impl Iterator<Item = (usize, &'t str)> {
+    let mut next_line = 0;
+    text.match_indices(needle).filter_map(move |(at, _)| {
+        if at < next_line {
+            return None;
+        }
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        next_line = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        Some((start, &text[start..next_line]))
+    })
 }
 
 /// Whether `host` starts with the first piece, ends with the last and holds the ones between in

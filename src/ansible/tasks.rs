@@ -20,6 +20,7 @@ use minijinja::Value;
 use super::inventory::Inventory;
 use super::render::{Renderer, Vars, template_vars};
 use super::{Definition, EnvVars, Layer, definitions, read_defs};
+use crate::find::lines_holding;
 use crate::formats::tree::Node;
 use crate::formats::{jinja, yaml};
 use crate::migration::Env;
@@ -187,18 +188,8 @@ impl Candidate {
         }
         let mut jinja_ends = Vec::new();
         let mut open_src = false;
-        // The lines that hold `src`, each once (most lines of a task file do not).
-        let mut next_line = 0;
-        for (found, _) in text.match_indices("src").filter(|_| tasks) {
-            if found < next_line {
-                continue;
-            }
-            let start = text[..found].rfind('\n').map_or(0, |i| i + 1);
-            next_line = text[found..]
-                .find('\n')
-                .map_or(text.len(), |i| found + i + 1);
-            let line = &text[start..next_line];
-            let at = line.rfind("src").unwrap_or(found - start);
+        for (start, line) in lines_holding(&text, "src").filter(|_| tasks) {
+            let at = line.rfind("src").unwrap_or_default();
             let rest = line[at + 3..].trim();
             open_src |= rest.strip_prefix(':').is_some_and(|r| {
                 let r = r.split(" #").next().unwrap_or(r).trim();

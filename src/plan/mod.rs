@@ -103,23 +103,12 @@ pub fn plan(
     selection: Selection,
 ) -> Result<Plan> {
     let vars = EnvVars::load(std::sync::Arc::new(View::of(tree)))?;
-    plan_with(tree, &vars, migration, rules, selection)
-}
-
-/// [`plan`] with the tree's group variables already loaded.
-pub fn plan_with(
-    tree: &Tree,
-    vars: &EnvVars,
-    migration: &Migration,
-    rules: &RuleSet,
-    selection: Selection,
-) -> Result<Plan> {
     let paths: Vec<&String> = tree.files.iter().collect();
-    Planner::new(vars, migration, rules, selection).plan(tree, &paths)
+    Planner::new(&vars, migration, rules, selection).plan(tree, &paths)
 }
 
-/// Plans files one at a time, once it knows where the traced variables are defined (`audit`
-/// plans only the files holding references).
+/// Plans the selected step's rules over a list of files, once it knows where the traced
+/// variables are defined (`audit` plans only the files holding references).
 pub struct Planner<'m> {
     migration: &'m Migration,
     rules: &'m RuleSet,
