@@ -362,13 +362,17 @@ mod tests {
     use super::*;
     use crate::formats::jinja::Envs;
 
+    fn mini() -> (Tree, Migration) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fedora-mini");
+        let tree = Tree::walk(&root).expect("walk");
+        (tree, Migration::embedded().expect("migration"))
+    }
+
     /// Claims come from planning only the files that hold references: the same claims as from
     /// the whole plan, some of them by edits.
     #[test]
     fn planning_the_referenced_files_claims_as_the_whole_plan_does() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fedora-mini");
-        let tree = Tree::walk(&root).expect("walk");
-        let migration = Migration::embedded().expect("migration");
+        let (tree, migration) = mini();
         let rules = RuleSet::load(None, &migration).expect("rules");
         let selection = Selection {
             step: 2,
@@ -392,9 +396,7 @@ mod tests {
     /// the scan: the same references as when the variables come first.
     #[test]
     fn built_references_wait_for_late_variables() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fedora-mini");
-        let tree = Tree::walk(&root).expect("walk");
-        let migration = Migration::embedded().expect("migration");
+        let (tree, migration) = mini();
         let view = Arc::new(View::of(&tree));
         let scan = |vars: &OnceLock<Option<EnvVars>>, progress: &indicatif::ProgressBar| {
             scan_tree(&tree, &migration, vars, &view.handed, progress).expect("scan")

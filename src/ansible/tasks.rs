@@ -2,9 +2,10 @@
 //! `local_action: template …` or `ansible.builtin.template`), with the variables Ansible gives it.
 //!
 //! Precedence, lowest first (Ansible's order, the levels this version reads): role defaults,
-//! group_vars (`all`, then `staging`), play `vars`, play `vars_files` that resolve into the tree,
-//! role vars, task `vars`, `set_fact` of the same play. Host vars, inventory order, role params
-//! and `include_vars` are not read yet.
+//! the group_vars and host_vars of the play's first host in the environment (inventory order;
+//! group_vars `all`/`staging` when the play has none), play `vars`, play `vars_files` that
+//! resolve into the tree, role vars, task `vars`, `set_fact` of the same play, role params.
+//! `include_vars` is not read.
 //!
 //! The index is lazy: asked about a template, it parses only the task files whose text could
 //! hold a task rendering it (`Candidate::may_hold`, a superset of the parsed test that a
