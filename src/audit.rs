@@ -178,9 +178,11 @@ fn classify<'r>(rules: &'r RuleSet, f: &Finding) -> Option<&'r Rule> {
             r.globs.is_match(&f.path)
                 && lines.as_ref().is_none_or(|re| re.is_match(&f.line))
                 && (hosts.is_empty()
-                    || f.host
-                        .split(" | ")
-                        .all(|h| hosts.iter().any(|g| glob(g, h))))
+                    || f.host.split(" | ").all(|h| {
+                        hosts
+                            .iter()
+                            .any(|g| crate::ansible::inventory::wildcard(g, h))
+                    }))
         }
         _ => false,
     };
@@ -191,16 +193,6 @@ fn classify<'r>(rules: &'r RuleSet, f: &Finding) -> Option<&'r Rule> {
         .filter(named_lines)
         .find(claims)
         .or_else(|| rules.rules.iter().filter(|r| !named_lines(r)).find(claims))
-}
-
-/// `*` matches any run of hostname characters.
-fn glob(pattern: &str, host: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == host,
-        Some((head, tail)) => {
-            host.len() >= head.len() + tail.len() && host.starts_with(head) && host.ends_with(tail)
-        }
-    }
 }
 
 /// What the scan of every file shares.

@@ -471,7 +471,11 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
             for f in &proof.failures {
                 out.push_str(&format!(
                     "proof: {} ({}): {}: expected {}, got {}\n",
-                    f.template, f.env, f.what, f.expected, f.got
+                    f.place(),
+                    f.env,
+                    f.what,
+                    f.expected,
+                    f.got
                 ));
             }
             out.push_str(&format!(

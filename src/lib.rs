@@ -23,6 +23,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod ruletest;
+pub mod select;
 pub mod series;
 pub mod template;
 pub mod walk;

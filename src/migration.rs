@@ -180,6 +180,26 @@ impl Migration {
             .collect()
     }
 
+    /// Whether `value` names one of the migration's registries, old or new: a `from` host or a
+    /// `to`'s host, alone or followed by a port, path or tag.
+    pub fn names_a_registry(&self, value: &str) -> bool {
+        let value = value.trim().to_ascii_lowercase();
+        let value = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"))
+            .unwrap_or(&value);
+        self.envs
+            .values()
+            .flat_map(|m| m.registries.values())
+            .any(|r| {
+                [r.from.as_str(), r.to.host.as_str()].iter().any(|h| {
+                    value
+                        .strip_prefix(&h.to_ascii_lowercase())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+                })
+            })
+    }
+
     /// Checks that every label a rule uses exists in both environments.
     pub fn require_label(&self, label: &str, rule: &str) -> Result<()> {
         for (env, m) in &self.envs {

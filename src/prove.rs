@@ -20,8 +20,19 @@ use crate::formats::tree::TreePath;
 use crate::formats::{ini, json, yaml};
 use crate::migration::{Env, Migration};
 use crate::rules::{Format, Proof, ProofPlace, Rule, RuleSet};
+use crate::select::Places;
 use crate::template::Scope;
 use crate::walk::View;
+
+impl Failure {
+    /// The file, with the line and column of the value when the check knows them.
+    pub fn place(&self) -> String {
+        match self.at {
+            Some(at) => format!("{}:{}:{}", self.template, at.line, at.column),
+            None => self.template.clone(),
+        }
+    }
+}
 
 /// A promise that does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,6 +44,8 @@ pub struct Failure {
     pub what: String,
     pub expected: String,
     pub got: String,
+    /// Where in `template` the value is written, when the check knows it.
+    pub at: Option<crate::error::Position>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -41,6 +54,8 @@ pub struct Report {
     pub checks: usize,
     pub checks_by_env: BTreeMap<Env, usize>,
     pub failures: Vec<Failure>,
+    /// Promises about something the tree lacks (nothing to check): said, never failed.
+    pub notes: Vec<String>,
 }
 
 /// The renderings of one tree: group variables per environment and the template tasks.
@@ -105,7 +120,13 @@ pub fn prove(
                     env,
                     registry: None,
                 };
-                let Some(template) = proof.template.render(&scope) else {
+                if let ProofPlace::RoleParam(param) = &proof.place {
+                    if envs.contains(env) {
+                        role_params(&now, migration, rule, proof, param, &scope, &mut report);
+                    }
+                    continue;
+                }
+                let Some(template) = proof.template.as_ref().and_then(|t| t.render(&scope)) else {
                     continue;
                 };
                 if now.vars.renderer().view().read(&template).is_none() {
@@ -142,6 +163,8 @@ pub fn prove(
     }
     report.failures.extend(compared.into_values().flatten());
     report.failures.sort();
+    report.notes.sort();
+    report.notes.dedup();
     Ok(report)
 }
 
@@ -161,6 +184,7 @@ fn check(
         what,
         expected,
         got,
+        at: None,
     };
     let text = match text {
         Ok(t) => t,
@@ -202,6 +226,97 @@ fn check(
                 .push(fail(what.clone(), expected.clone(), got));
         }
     }
+}
+
+/// A `role_param` promise in one environment: at every use of the rule's role that its `where`
+/// admits and that serves `scope.env` (its `when:` evaluated), the parameter holds the value.
+/// No such use anywhere is a note, not a failure: the tree may predate the role (SPEC §6.3).
+fn role_params(
+    now: &Renderings,
+    migration: &Migration,
+    rule: &Rule,
+    proof: &Proof,
+    param: &str,
+    scope: &Scope<'_>,
+    report: &mut Report,
+) {
+    let (Some(w), Some(expected)) = (&rule.where_, proof.equals.render(scope)) else {
+        return;
+    };
+    let view = now.vars.renderer().view();
+    let places = Places {
+        inventory: &now.playbooks.inventory,
+        related: &migration.related,
+    };
+    let mut seen = 0;
+    for path in view.files.iter().filter(|p| rule.globs.is_match(p)) {
+        let Some(text) = view.read(path) else {
+            continue;
+        };
+        if rule
+            .needle
+            .as_ref()
+            .is_some_and(|n| !text.contains(n.as_str()))
+        {
+            continue;
+        }
+        let Ok(docs) = yaml::parse(Path::new(path), &text, &crate::formats::jinja::mask(&text))
+        else {
+            continue; // planning reports a file that does not parse
+        };
+        for u in places.role_uses(&docs, w) {
+            // A use whose anchor names another registry altogether is not the migration's.
+            let anchor = w.role_param.as_ref().and_then(|rp| u.param(&rp.param));
+            let anchor = anchor.as_ref().and_then(|h| h.value.as_scalar());
+            if !anchor.is_some_and(|a| migration.names_a_registry(&a.value)) {
+                continue;
+            }
+            let serves = u
+                .entry
+                .get("when")
+                .map_or(Envs::ALL, |w| now.vars.when_envs(w));
+            if !serves.contains(scope.env) {
+                continue;
+            }
+            seen += 1;
+            report.checks += 1;
+            *report.checks_by_env.entry(scope.env).or_default() += 1;
+            let hit = u.param(param);
+            let got = hit
+                .as_ref()
+                .and_then(|h| h.value.as_scalar())
+                .map(|s| s.value.clone());
+            // Compared as rendered: `{{x}}` and `{{ x }}` promise the same value.
+            let rendered = |v: &str| now.vars.render_loose(v, scope.env);
+            let same = got.as_deref().is_some_and(|g| {
+                g == expected || (rendered(g).is_some() && rendered(g) == rendered(&expected))
+            });
+            if !same {
+                let at = hit.map_or(u.entry.span().start, |h| h.value.span().start);
+                report.failures.push(Failure {
+                    template: path.clone(),
+                    env: scope.env,
+                    rule: rule.id.clone(),
+                    what: format!("{param} (role {})", role_name(w)),
+                    expected: expected.clone(),
+                    got: got.unwrap_or_else(|| "nothing there".into()),
+                    at: Some(crate::error::Position::of(&text, at)),
+                });
+            }
+        }
+    }
+    if seen == 0 {
+        report.notes.push(format!(
+            "rule `{}`: no use of role `{}` serves {} (nothing to check)",
+            rule.id,
+            role_name(w),
+            scope.env
+        ));
+    }
+}
+
+fn role_name(w: &crate::rules::Where) -> &str {
+    w.role_param.as_ref().map_or("", |r| r.role.as_str())
 }
 
 fn decode_base64(value: &str) -> String {
@@ -248,6 +363,7 @@ fn lookup(
                     .collect(),
             ))
         }
+        ProofPlace::RoleParam(_) => Err("a role parameter is not in a rendering".into()),
     }
 }
 
@@ -371,6 +487,7 @@ fn line_failure(
         what: what.into(),
         expected,
         got: format!("{sign}{}", crate::redact::line(change.value().trim_end())),
+        at: None,
     }
 }
 
@@ -406,8 +523,16 @@ pub fn text(report: &Report) -> String {
     for f in &report.failures {
         out.push_str(&format!(
             "FAIL {} ({}): {}: expected {}, got {} [rule {}]\n",
-            f.template, f.env, f.what, f.expected, f.got, f.rule
+            f.place(),
+            f.env,
+            f.what,
+            f.expected,
+            f.got,
+            f.rule
         ));
+    }
+    for note in &report.notes {
+        out.push_str(&format!("note: {note}\n"));
     }
     out.push_str(&format!(
         "verify: {} passed, {} failed\n",

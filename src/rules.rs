@@ -178,6 +178,10 @@ struct RuleSpec {
     /// YAML/JSON: a path (see `formats::tree`); INI: a section name (not with `variable`).
     #[serde(default)]
     select: String,
+    /// Where the rule's places are, by meaning (SPEC §4): instead of `select` (and of `files`,
+    /// which then only narrows the search).
+    #[serde(rename = "where")]
+    where_: Option<WhereSpec>,
     /// Instead of `files` and `select`: the variable a template reads; the rule edits it where it
     /// is defined (task vars, set_fact, group_vars, …), found by following Ansible's precedence.
     variable: Option<VariableSpec>,
@@ -205,6 +209,75 @@ struct RuleSpec {
     prove: Vec<ProofSpec>,
 }
 
+/// A rule's predicate as written: every key given must hold (SPEC §4).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhereSpec {
+    /// A parameter of a role, wherever a play or task applies the role.
+    role_param: Option<RoleParam>,
+    /// The play applying it runs only on these hosts: `related` (the migration's related hosts,
+    /// the old registry's own servers) or a host glob.
+    runs_on: Option<String>,
+    /// This must not hold.
+    not: Option<Box<WhereSpec>>,
+}
+
+/// A role's parameter (`role_param`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleParam {
+    pub role: String,
+    pub param: String,
+}
+
+/// Which hosts a play runs on (`runs_on`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hosts {
+    /// The migration's `related` hosts.
+    Related,
+    /// Hosts matching a glob.
+    Glob(String),
+}
+
+/// A compiled predicate: the places a rule works on, by meaning.
+#[derive(Debug, Clone, Default)]
+pub struct Where {
+    pub role_param: Option<RoleParam>,
+    pub runs_on: Option<Hosts>,
+    pub not: Option<Box<Where>>,
+}
+
+impl WhereSpec {
+    /// `top`: the rule's own predicate (which must select places), not one under `not`.
+    fn compile(&self, top: bool) -> std::result::Result<Where, String> {
+        let runs_on = self.runs_on.as_deref().map(|h| match h {
+            "related" => Hosts::Related,
+            glob => Hosts::Glob(glob.to_ascii_lowercase()),
+        });
+        let not = self
+            .not
+            .as_deref()
+            .map(|n| {
+                if n.role_param.is_some() {
+                    return Err(
+                        "`not` takes conditions on a place (`runs_on`), not a `role_param`"
+                            .to_string(),
+                    );
+                }
+                n.compile(false).map(Box::new)
+            })
+            .transpose()?;
+        if top && self.role_param.is_none() {
+            return Err("`runs_on` and `not` narrow a `role_param`; name one".into());
+        }
+        Ok(Where {
+            role_param: self.role_param.clone(),
+            runs_on,
+            not,
+        })
+    }
+}
+
 /// A template variable, as a rule names it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,7 +299,10 @@ pub struct Traced {
 #[serde(deny_unknown_fields)]
 struct ProofSpec {
     /// The file whose rendering carries the value (a `${…}` template: `${env}` picks per-environment files).
-    template: String,
+    template: Option<String>,
+    /// Instead of `template`: the parameter of the rule's role (`where.role_param`) at every place
+    /// the rule selects, in each environment the place serves.
+    role_param: Option<String>,
     format: Format,
     /// JSON/YAML: the path to the value (placeholders allowed).
     at: Option<String>,
@@ -253,13 +329,19 @@ fn yes() -> bool {
 #[derive(Debug, Clone)]
 pub enum ProofPlace {
     Path(Template),
-    Ini { section: String, key: String },
+    Ini {
+        section: String,
+        key: String,
+    },
+    /// A parameter at each place the rule's `where` selects.
+    RoleParam(String),
 }
 
 /// A compiled promise: in `template`'s rendering for each of `envs`, `place` equals `equals`.
 #[derive(Debug, Clone)]
 pub struct Proof {
-    pub template: Template,
+    /// The file whose rendering is checked (none for a `role_param` promise).
+    pub template: Option<Template>,
     pub format: Format,
     pub place: ProofPlace,
     pub equals: Template,
@@ -314,6 +396,11 @@ pub struct Rule {
     pub proofs: Vec<Proof>,
     /// Set when the rule edits a variable where it is defined (its place comes from tracing).
     pub traced: Option<Traced>,
+    /// Set when the rule's places are found by meaning (`where`).
+    pub where_: Option<Where>,
+    /// Text a file must hold for the rule to look at it (a file that cannot hold the place is
+    /// not parsed).
+    pub needle: Option<String>,
     /// The file the rule came from, and its text.
     pub source: PathBuf,
     pub text: String,
@@ -369,6 +456,15 @@ impl RuleSet {
     }
 }
 
+/// Every YAML file of the tree.
+fn yaml_files() -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for glob in ["**/*.yml", "**/*.yaml"] {
+        builder.add(Glob::new(glob).expect("a valid glob"));
+    }
+    builder.build().expect("valid globs")
+}
+
 fn rule_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::file(dir, format!("cannot read rules directory: {e}")))?;
@@ -413,14 +509,36 @@ impl RuleSpec {
                 Some(Traced { template: Template::parse(&v.template, migration).map_err(|m| bad("variable", m))?, name: v.name.clone() })
             }
             Some(_) => return Err(bad("variable", "`variable` replaces `files` and `select`, and definitions are YAML (`format: yaml`)".into())),
+            None if self.where_.is_some() => None,
             None if self.format == Format::Text && !self.files.is_empty() => None,
             None if self.files.is_empty() || self.select.is_empty() => {
                 return Err(bad("files", "a rule names `files` and `select`, or a `variable`".into()));
             }
             None => None,
         };
+        let where_ = self
+            .where_
+            .as_ref()
+            .map(|w| w.compile(true).map_err(|m| bad("where", m)))
+            .transpose()?;
+        if where_.is_some() && (self.format != Format::Yaml || !self.select.is_empty()) {
+            return Err(bad(
+                "where",
+                "`where` selects places in YAML (`format: yaml`) instead of `select`".into(),
+            ));
+        }
+        let needle = where_
+            .as_ref()
+            .and_then(|w| w.role_param.as_ref())
+            .map(|r| r.role.clone());
+        let globs = match (&needle, self.files.is_empty()) {
+            // A role is applied from any playbook or task file: every YAML file that names it.
+            (Some(_), true) => yaml_files(),
+            _ => globs,
+        };
         let tree_path = match (self.format, &traced) {
             (Format::Ini | Format::Text, _) | (_, Some(_)) => None,
+            _ if where_.is_some() => None,
             _ => Some(TreePath::parse(&self.select).map_err(|m| bad("select", m))?),
         };
         let compile =
@@ -484,6 +602,8 @@ impl RuleSpec {
         Ok(Rule {
             proofs,
             traced,
+            where_,
+            needle,
             id: self.id,
             why: self.why.trim().to_string(),
             step: self.step,
@@ -503,6 +623,14 @@ impl RuleSpec {
 impl ProofSpec {
     fn compile(&self, migration: &Migration) -> std::result::Result<Proof, String> {
         let place = match (self.format, &self.at, &self.section, &self.key) {
+            _ if self.role_param.is_some() => {
+                if self.template.is_some() || self.at.is_some() || self.format != Format::Yaml {
+                    return Err(
+                        "a `role_param` promise is YAML and names no `template` or `at`".into(),
+                    );
+                }
+                ProofPlace::RoleParam(self.role_param.clone().unwrap_or_default())
+            }
             (Format::Ini, None, Some(section), Some(key)) => ProofPlace::Ini {
                 section: section.clone(),
                 key: key.clone(),
@@ -518,8 +646,15 @@ impl ProofSpec {
                 .iter()
                 .fold(Envs::NONE, |acc, e| acc.union(Envs::only(*e))),
         };
+        let template = match (&self.template, &place) {
+            (_, ProofPlace::RoleParam(_)) => None,
+            (Some(t), _) => Some(Template::parse(t, migration)?),
+            (None, _) => {
+                return Err("a proof names the `template` whose rendering it checks".into());
+            }
+        };
         Ok(Proof {
-            template: Template::parse(&self.template, migration)?,
+            template,
             format: self.format,
             place,
             equals: Template::parse(&self.equals, migration)?,

@@ -519,3 +519,33 @@ fn progress_shows_on_a_terminal_only_and_stdout_is_the_same() {
         "progress drawn on the terminal: {terminal}"
     );
 }
+
+#[test]
+fn a_rule_that_finds_nothing_says_so_and_the_run_goes_on() {
+    // A tree older than the login-registry role (SPEC §11.7): Bodhi is planned, the role's rule
+    // notes that it found no use, and verify notes that it had nothing to check.
+    let case = common::copy_tree(&common::repo_path(
+        "fixtures/rules/bodhi-container-registries/before",
+    ));
+    let plan = regshift(&["plan", "-C", arg(case.path()), "--format", "stat"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("3 edits (bodhi-container-registries)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stderr.contains(
+            "rule `login-registry-params`: no use of role `login-registry` with `candidate_registry` in the tree"
+        ),
+        "{}",
+        plan.stderr
+    );
+    let verify = regshift(&["verify", "-C", arg(case.path())]);
+    let notes = verify
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("note: rule `login-registry-params`"))
+        .count();
+    assert_eq!(notes, 2, "one per environment: {}", verify.stdout);
+}

@@ -184,10 +184,10 @@ impl Inventory {
     fn named(&self, name: &str) -> Vec<String> {
         if name.contains('*') {
             let mut out = Vec::new();
-            for g in self.groups.keys().filter(|g| glob(name, g)) {
+            for g in self.groups.keys().filter(|g| wildcard(name, g)) {
                 out.extend(self.members(g));
             }
-            out.extend(self.hosts.iter().filter(|h| glob(name, h)).cloned());
+            out.extend(self.hosts.iter().filter(|h| wildcard(name, h)).cloned());
             let mut seen = BTreeSet::new();
             out.retain(|h| seen.insert(h.clone()));
             return out;
@@ -319,8 +319,8 @@ fn slice(hosts: &[String], index: &str) -> Vec<String> {
     }
 }
 
-/// `*` matches any run of characters.
-fn glob(pattern: &str, text: &str) -> bool {
+/// `*` matches any run of characters (inventory patterns, host globs).
+pub fn wildcard(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let mut rest = text;
     for (i, part) in parts.iter().enumerate() {

@@ -6,9 +6,11 @@
 //! Rendering (`render`) follows Ansible's template module. Precedence across roles, plays, task
 //! vars and set_fact is not modelled yet.
 
+pub mod condition;
 pub mod filters;
 pub mod inventory;
 pub mod render;
+pub mod roles;
 pub mod tasks;
 pub mod value;
 
@@ -19,7 +21,8 @@ use std::sync::Arc;
 use minijinja::Value;
 
 use crate::error::Result;
-use crate::formats::{jinja, tree::Node, yaml};
+use crate::formats::jinja::{self, Envs};
+use crate::formats::{tree::Node, yaml};
 use crate::migration::Env;
 use crate::walk::View;
 use render::{Context, Renderer, Vars, template_vars};
@@ -79,6 +82,14 @@ impl EnvVars {
         &self.renderer
     }
 
+    /// Renders one value for `env`, variables the tree does not define shown as `<name>`
+    /// placeholders (so `{{x}}` and `{{ x }}` give the same text); `None` when it does not render.
+    pub fn render_loose(&self, source: &str, env: Env) -> Option<String> {
+        self.renderer
+            .render("<value>", source, &self.contexts[&env])
+            .ok()
+    }
+
     /// Renders one value for `env`; `None` when it reads a variable the tree does not define
     /// (the result would hold a placeholder, not a value) or does not render.
     pub fn render(&self, source: &str, env: Env) -> Option<String> {
@@ -87,6 +98,51 @@ impl EnvVars {
             .render("<value>", source, &self.contexts[&env])
             .ok()?;
         (!out.contains('<')).then_some(out)
+    }
+}
+
+impl EnvVars {
+    /// The environments a `when:` (one expression, or a list that must all hold) may serve: all
+    /// but those where it is false for certain (`condition`).
+    pub fn when_envs(&self, when: &Node) -> Envs {
+        let exprs: Vec<&str> = match when {
+            Node::Scalar(s) => vec![s.value.as_str()],
+            Node::Sequence { items, .. } => items
+                .iter()
+                .filter_map(|n| n.as_scalar().map(|s| s.value.as_str()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Env::ALL
+            .into_iter()
+            .filter(|env| {
+                exprs
+                    .iter()
+                    .all(|e| self.truth(e, *env) != condition::Truth::False)
+            })
+            .fold(Envs::NONE, |acc, env| acc.union(Envs::only(env)))
+    }
+
+    /// What the bare expression `expr` says in `env`.
+    pub fn truth(&self, expr: &str, env: Env) -> condition::Truth {
+        let vars = &self.vars[&env];
+        let unknown = |clause: &str| {
+            let reads = self.renderer.expression_reads(clause);
+            condition::reads_any_unknown(&reads, |name| vars.contains_key(name))
+        };
+        let eval = |clause: &str| {
+            let source = format!("{{% if ({clause}) %}}1{{% else %}}0{{% endif %}}");
+            let out = self
+                .renderer
+                .render("<when>", &source, &self.contexts[&env])
+                .ok()?;
+            match out.as_str() {
+                "1" => Some(true),
+                "0" => Some(false),
+                _ => None,
+            }
+        };
+        condition::truth(expr, unknown, eval)
     }
 }
 

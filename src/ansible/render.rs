@@ -122,6 +122,18 @@ impl Renderer {
         template.render(ctx).map_err(located)
     }
 
+    /// The variables the bare expression `expr` reads (a `when:` clause); empty when it does not
+    /// parse.
+    pub fn expression_reads(&self, expr: &str) -> BTreeSet<String> {
+        let env = self
+            .default_env
+            .get_or_init(|| self.environment(&Overrides::default()));
+        let source = format!("{{{{ {expr} }}}}");
+        env.template_from_named_str("<expression>", &source)
+            .map(|t| t.undeclared_variables(false).into_iter().collect())
+            .unwrap_or_default()
+    }
+
     fn environment(&self, o: &Overrides) -> Environment<'static> {
         let mut env = Environment::new();
         let mut syntax = SyntaxConfig::builder();

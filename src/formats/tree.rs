@@ -72,6 +72,7 @@ impl Node {
                         key: k.as_scalar().cloned(),
                         value: v.clone(),
                         parent: Some(self.clone()),
+                        when: None,
                     })
                 } else {
                     v.entry_at(offset)
@@ -101,6 +102,9 @@ pub struct Hit {
     pub value: Node,
     /// The mapping holding the entry, when there is one.
     pub parent: Option<Node>,
+    /// The `when:` that decides where the value is used, when it is not the parent's own (a role
+    /// parameter given in an including task's `vars:`).
+    pub when: Option<Node>,
 }
 
 /// One segment of a path.
@@ -189,6 +193,7 @@ impl TreePath {
                 key: None,
                 value: doc.clone(),
                 parent: None,
+                when: None,
             };
             self.walk(&self.steps, start, path, original, masked, &mut hits)?;
         }
@@ -270,6 +275,7 @@ fn children(
                 key: k.as_scalar().cloned(),
                 value: v.clone(),
                 parent: Some(node.clone()),
+                when: None,
             })
             .collect(),
         (Segment::Any, Node::Mapping { entries, .. }) => entries
@@ -278,6 +284,7 @@ fn children(
                 key: k.as_scalar().cloned(),
                 value: v.clone(),
                 parent: Some(node.clone()),
+                when: None,
             })
             .collect(),
         (Segment::Any, Node::Sequence { items, .. }) => items
@@ -286,6 +293,7 @@ fn children(
                 key: None,
                 value: v.clone(),
                 parent: None,
+                when: None,
             })
             .collect(),
         (Segment::Embedded, Node::Scalar(s)) if s.style == Style::Block => {
@@ -295,6 +303,7 @@ fn children(
                     key: None,
                     value: doc,
                     parent: None,
+                    when: None,
                 })
                 .collect()
         }

@@ -9,11 +9,12 @@
 mod ini_rules;
 mod tree_rules;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
 
 use crate::ansible::EnvVars;
+use crate::ansible::inventory::Inventory;
 use crate::ansible::tasks::Playbooks;
 use crate::edit::{self, Splice};
 use crate::error::{Error, Result};
@@ -23,6 +24,7 @@ use crate::formats::tree::{Hit, Node};
 use crate::formats::{ini, json, yaml};
 use crate::migration::{Env, Migration, RegistryRef};
 use crate::rules::{Action, Context, Format, Rule, RuleSet};
+use crate::select::Places;
 use crate::template::Scope;
 use crate::walk::{FileText, Skip, Tree, View};
 
@@ -85,6 +87,8 @@ pub struct Plan {
     pub edits: Vec<Edit>,
     pub notes: Vec<Note>,
     pub changed: Vec<Changed>,
+    /// The rules that found at least one place (those selecting by meaning).
+    found: BTreeSet<String>,
 }
 
 /// What to plan.
@@ -117,6 +121,8 @@ pub struct Planner<'m> {
     selection: Selection,
     /// For rules that edit a variable where it is defined: (file, rule id) → value offsets.
     traced: BTreeMap<(String, String), Vec<usize>>,
+    /// The inventory, read when a rule first asks which hosts a play runs on.
+    inventory: std::sync::OnceLock<Inventory>,
 }
 
 impl<'m> Planner<'m> {
@@ -134,6 +140,7 @@ impl<'m> Planner<'m> {
             finder: Finder::new(&migration.from_hosts()),
             selection,
             traced: BTreeMap::new(),
+            inventory: std::sync::OnceLock::new(),
         };
         Planner {
             traced: trace_rules(&planner),
@@ -150,14 +157,49 @@ impl<'m> Planner<'m> {
             self.plan_path(tree, path, &mut one)?;
             Ok::<_, Error>(one)
         });
+        let mut found = BTreeSet::new();
         for one in planned {
             let one = one?;
             out.edits.extend(one.edits);
             out.notes.extend(one.notes);
             out.changed.extend(one.changed);
+            found.extend(one.found);
         }
+        out.notes.extend(self.not_found(&found));
         out.notes.sort();
         Ok(out)
+    }
+}
+
+impl Planner<'_> {
+    /// A note for each rule of the step that selects places by meaning and found none in the
+    /// tree (an older or newer tree: nothing to do there, and the run goes on).
+    fn not_found(&self, found: &BTreeSet<String>) -> Vec<Note> {
+        self.rules
+            .rules
+            .iter()
+            .filter(|r| r.step == self.selection.step && !found.contains(&r.id))
+            .filter_map(|r| {
+                let rp = r.where_.as_ref()?.role_param.as_ref()?;
+                Some(Note::new(
+                    ".",
+                    format!(
+                        "rule `{}`: no use of role `{}` with `{}` in the tree",
+                        r.id, rp.role, rp.param
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    /// What deciding a place by meaning needs (the inventory is read on first need).
+    pub(crate) fn places(&self) -> Places<'_> {
+        Places {
+            inventory: self
+                .inventory
+                .get_or_init(|| Inventory::load(self.vars.renderer().view())),
+            related: &self.migration.related,
+        }
     }
 }
 
@@ -331,6 +373,17 @@ impl Planner<'_> {
         };
         let mut docs: BTreeMap<u8, Doc> = BTreeMap::new();
         let mut edits = Vec::new();
+        // A file that cannot hold a rule's place is not parsed for it.
+        let rules: Vec<&Rule> = rules
+            .iter()
+            .copied()
+            .filter(|r| {
+                r.needle
+                    .as_ref()
+                    .is_none_or(|n| src.text.contains(n.as_str()))
+            })
+            .collect();
+        let rules = &rules[..];
         for rule in rules {
             let key = rule.format as u8;
             if let std::collections::btree_map::Entry::Vacant(slot) = docs.entry(key) {
@@ -346,7 +399,15 @@ impl Planner<'_> {
                 }
                 (Doc::Ini(_), _) => {}
             }
-            if edits.len() == before && !self.anchor_present(&src, &docs[&key], rule)? {
+            if let Some(w) = &rule.where_ {
+                let found = match &docs[&key] {
+                    Doc::Tree(nodes) => !self.places().hits(nodes, w).is_empty(),
+                    Doc::Ini(_) => false,
+                };
+                if found {
+                    out.found.insert(rule.id.clone());
+                }
+            } else if edits.len() == before && !self.anchor_present(&src, &docs[&key], rule)? {
                 out.notes.push(Note::new(
                     path,
                     format!("rule `{}`: `{}` not found", rule.id, rule.select),
@@ -378,6 +439,9 @@ impl Planner<'_> {
     /// The nodes a rule works on in this file: those its path finds, or the definitions its
     /// variable was traced to.
     fn hits(&self, src: &Source<'_>, nodes: &[Node], rule: &Rule) -> Result<Vec<Hit>> {
+        if let Some(w) = &rule.where_ {
+            return Ok(self.places().hits(nodes, w));
+        }
         if let Some(offsets) = self.traced.get(&(src.path.to_string(), rule.id.clone())) {
             return Ok(offsets
                 .iter()

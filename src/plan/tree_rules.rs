@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use super::{Edit, Note, Planner, Site, Source, one_value};
 use crate::error::{Position, Result};
-use crate::formats::jinja::{self, Envs};
+use crate::formats::jinja::Envs;
 use crate::formats::tree::{Hit, Node, Scalar, Style};
 use crate::formats::yaml;
 use crate::migration::{Env, RegistryRef};
@@ -62,7 +62,11 @@ impl Planner<'_> {
         let mut site = Site {
             src,
             rule,
-            envs: envs_at(src, scalar.span.start, holder),
+            envs: self.envs_at(
+                src,
+                scalar.span.start,
+                hit.when.as_ref().or(holder.and_then(|m| m.get("when"))),
+            ),
         };
         if matches!(action.context, Context::Host | Context::ApiUrl) && is_plain_literal(scalar) {
             // A push or login target belongs to the environment whose registry it names.
@@ -121,6 +125,14 @@ impl Planner<'_> {
             }
         }
         edits
+    }
+
+    /// The environments that render `offset`: its Jinja branches and the `when:` that decides
+    /// its use (of the mapping holding it, or of the task including it), evaluated per
+    /// environment.
+    fn envs_at(&self, src: &Source<'_>, offset: usize, when: Option<&Node>) -> Envs {
+        let when = when.map_or(Envs::ALL, |w| self.vars.when_envs(w));
+        src.jinja.envs_at(offset).intersect(when)
     }
 
     /// The value of `scalar` in each environment that renders it.
@@ -310,17 +322,6 @@ impl Planner<'_> {
 /// A scalar without Jinja whose text is its value (so references can be spliced in place).
 fn is_plain_literal(scalar: &Scalar) -> bool {
     !scalar.value.contains("{{") && !scalar.value.contains("{%") && scalar.style != Style::Block
-}
-
-/// The environments that render `offset`: its Jinja branches and the `when:` of the mapping
-/// holding it.
-fn envs_at(src: &Source<'_>, offset: usize, holder: Option<&Node>) -> Envs {
-    let when = holder
-        .and_then(|m| m.get("when"))
-        .and_then(Node::as_scalar)
-        .and_then(|s| jinja::env_condition(&s.value))
-        .unwrap_or(Envs::ALL);
-    src.jinja.envs_at(offset).intersect(when)
 }
 
 /// An edit replacing a whole scalar with `value`, written in the scalar's style. In a template a

@@ -101,8 +101,8 @@ fn items(f: &Findings<'_>, rules: &RuleSet) -> Vec<Item> {
                 p.template, p.env, p.what, p.expected, p.got
             ),
             path: p.template.clone(),
-            start: Position { line: 1, column: 1 },
-            end: Position { line: 1, column: 1 },
+            start: p.at.unwrap_or(Position { line: 1, column: 1 }),
+            end: p.at.unwrap_or(Position { line: 1, column: 1 }),
             fix: None,
         });
     }

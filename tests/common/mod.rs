@@ -97,11 +97,28 @@ pub fn snapshot_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The shared corpus, extracted into a temporary git repository; `None` (with a loud message)
-/// when `../shared` is absent.
+/// The 2023 corpus, extracted into a temporary git repository; see [`corpus_of`].
 pub fn corpus() -> Option<(tempfile::TempDir, PathBuf)> {
-    let tarball = repo_path("../shared/corpus/fedora-infra-ansible-2023-09-20.tar.gz");
+    corpus_of("2023-09-20")
+}
+
+/// The 2025 corpus (a whole checkout), extracted into a temporary git repository.
+pub fn corpus_2025() -> Option<(tempfile::TempDir, PathBuf)> {
+    corpus_of("2025-07-17")
+}
+
+/// The shared corpus of `date`, extracted into a temporary git repository; `None` (with a loud
+/// message) when `../shared` is absent — a failure, never a skip, when `CI` is set.
+pub fn corpus_of(date: &str) -> Option<(tempfile::TempDir, PathBuf)> {
+    let tarball = repo_path(&format!(
+        "../shared/corpus/fedora-infra-ansible-{date}.tar.gz"
+    ));
     if !tarball.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and the corpus is missing: {}",
+            tarball.display()
+        );
         eprintln!("SKIPPED: corpus tarball not found at {}", tarball.display());
         return None;
     }
@@ -167,6 +184,10 @@ pub fn python_oracle() -> Option<&'static str> {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and python3 with jinja2 and yaml is missing"
+        );
         eprintln!("SKIPPED ORACLE: python3 with jinja2 and yaml is not available");
     }
     ok.then_some("python3")

@@ -1,0 +1,61 @@
+//! What a rule's `where` (SPEC §4) selects in one parsed file: the places it works on, found by
+//! meaning. Planning and proving both ask here, so they agree on the places.
+
+use crate::ansible::inventory::{Inventory, wildcard};
+use crate::ansible::roles::{self, RoleUse};
+use crate::formats::tree::{Hit, Node};
+use crate::rules::{Hosts, Where};
+
+/// What deciding a place needs beyond the file: the inventory (which hosts a play runs on) and
+/// the migration's related hosts.
+pub struct Places<'a> {
+    pub inventory: &'a Inventory,
+    pub related: &'a [String],
+}
+
+impl Places<'_> {
+    /// The uses of the predicate's role that it admits (`runs_on`, `not`).
+    pub fn role_uses<'n>(&self, docs: &'n [Node], w: &Where) -> Vec<RoleUse<'n>> {
+        let Some(rp) = &w.role_param else {
+            return Vec::new();
+        };
+        roles::uses(docs, &rp.role)
+            .into_iter()
+            .filter(|u| self.admits(u, w))
+            .collect()
+    }
+
+    /// The role parameter the predicate names, at every use it admits.
+    pub fn hits(&self, docs: &[Node], w: &Where) -> Vec<Hit> {
+        let Some(rp) = &w.role_param else {
+            return Vec::new();
+        };
+        self.role_uses(docs, w)
+            .iter()
+            .filter_map(|u| u.param(&rp.param))
+            .collect()
+    }
+
+    /// Whether `u` satisfies the predicate's conditions on a place (`runs_on`, `not`).
+    fn admits(&self, u: &RoleUse<'_>, w: &Where) -> bool {
+        w.runs_on.as_ref().is_none_or(|h| self.runs_on(u, h))
+            && w.not.as_deref().is_none_or(|n| !self.admits(u, n))
+    }
+
+    /// Whether the play applying `u` runs only on `hosts` (never for a task file, whose play
+    /// is not known here, nor for a pattern that selects no host).
+    fn runs_on(&self, u: &RoleUse<'_>, hosts: &Hosts) -> bool {
+        let Some(pattern) = u.hosts else {
+            return false;
+        };
+        let selected = self.inventory.select(&pattern.value);
+        let matches = |host: &String| {
+            let host = host.to_ascii_lowercase();
+            match hosts {
+                Hosts::Related => self.related.iter().any(|g| wildcard(g, &host)),
+                Hosts::Glob(g) => wildcard(g, &host),
+            }
+        };
+        !selected.is_empty() && selected.iter().all(matches)
+    }
+}
