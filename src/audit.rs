@@ -109,6 +109,14 @@ fn run(
             .find(|e| e.path == f.path && e.range.start < f.end && f.start < e.range.end)
             .and_then(|e| rules.get(&e.rule).map(|r| (r.id.clone(), r.class, r.step)));
         if f.rule.is_none() {
+            // A place a rule looked at and leaves (a registry root kept) claims it with its class.
+            f.rule = claims
+                .claims
+                .iter()
+                .find(|c| c.path == f.path && c.range.start <= f.start && f.end <= c.range.end)
+                .and_then(|c| rules.get(&c.rule).map(|r| (r.id.clone(), c.class, r.step)));
+        }
+        if f.rule.is_none() {
             f.rule = classify(rules, f).map(|r| (r.id.clone(), r.class, r.step));
         }
     }
@@ -174,6 +182,8 @@ fn scan_tree(
 /// The classification rule that claims a reference: those that name lines first, then by id.
 fn classify<'r>(rules: &'r RuleSet, f: &Finding) -> Option<&'r Rule> {
     let claims = |r: &&Rule| match &r.action {
+        // A rule placed by meaning claims through the plan, never by its files alone.
+        Action::Classify { .. } if r.where_.is_some() => false,
         Action::Classify { lines, hosts } => {
             r.globs.is_match(&f.path)
                 && lines.as_ref().is_none_or(|re| re.is_match(&f.line))

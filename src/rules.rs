@@ -117,6 +117,10 @@ pub enum Context {
     Url,
     /// `https://OLD/v2` → `https://NEWHOST/v2`.
     ApiUrl,
+    /// A base URL clients append `v2/<repository>/…` to (SPEC §2): `https://NEWHOST/` when the
+    /// new registry has no namespace; with one it stays (no registry serves
+    /// `https://HOST/namespace/v2/…`) and is kept, with the reason.
+    RegistryRoot,
 }
 
 impl Context {
@@ -126,6 +130,7 @@ impl Context {
             Context::ImagePrefix => "image-prefix",
             Context::Url => "url",
             Context::ApiUrl => "api-url",
+            Context::RegistryRoot => "registry-root",
         }
     }
 }
@@ -215,11 +220,31 @@ struct RuleSpec {
 struct WhereSpec {
     /// A parameter of a role, wherever a play or task applies the role.
     role_param: Option<RoleParam>,
+    /// The value at a path of the rendering of any template matching a glob, followed to the
+    /// file whose bytes produce it (the template, or a file it includes into a block scalar).
+    rendered: Option<RenderedSpec>,
     /// The play applying it runs only on these hosts: `related` (the migration's related hosts,
     /// the old registry's own servers) or a host glob.
     runs_on: Option<String>,
     /// This must not hold.
     not: Option<Box<WhereSpec>>,
+}
+
+/// A place in a rendering (`rendered`), as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RenderedSpec {
+    /// A glob over the tree (`…/configmap.yml*` matches `.yml` and `.yml.j2`).
+    template: String,
+    /// The path of the value in the rendering (`::` steps into a block scalar's document).
+    at: String,
+}
+
+/// A place in a rendering (`rendered`).
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub template: String,
+    pub at: TreePath,
 }
 
 /// A role's parameter (`role_param`).
@@ -243,6 +268,7 @@ pub enum Hosts {
 #[derive(Debug, Clone, Default)]
 pub struct Where {
     pub role_param: Option<RoleParam>,
+    pub rendered: Option<Rendered>,
     pub runs_on: Option<Hosts>,
     pub not: Option<Box<Where>>,
 }
@@ -257,20 +283,29 @@ impl WhereSpec {
         let not = self
             .not
             .as_deref()
-            .map(|n| {
-                if n.role_param.is_some() {
-                    return Err(
-                        "`not` takes conditions on a place (`runs_on`), not a `role_param`"
-                            .to_string(),
-                    );
-                }
-                n.compile(false).map(Box::new)
+            .map(|n| n.compile(false).map(Box::new))
+            .transpose()?;
+        let selectors =
+            usize::from(self.role_param.is_some()) + usize::from(self.rendered.is_some());
+        if top && selectors != 1 {
+            return Err("name one place: `role_param` or `rendered` (`runs_on` and `not` narrow a `role_param`)".into());
+        }
+        if !top && selectors != 0 {
+            return Err("`not` takes conditions on a place (`runs_on`), not a place".into());
+        }
+        let rendered = self
+            .rendered
+            .as_ref()
+            .map(|r| {
+                Glob::new(&r.template).map_err(|e| format!("bad template glob: {e}"))?;
+                Ok::<_, String>(Rendered {
+                    template: r.template.clone(),
+                    at: TreePath::parse(&r.at)?,
+                })
             })
             .transpose()?;
-        if top && self.role_param.is_none() {
-            return Err("`runs_on` and `not` narrow a `role_param`; name one".into());
-        }
         Ok(Where {
+            rendered,
             role_param: self.role_param.clone(),
             runs_on,
             not,
@@ -531,20 +566,29 @@ impl RuleSpec {
             .as_ref()
             .and_then(|w| w.role_param.as_ref())
             .map(|r| r.role.clone());
-        let globs = match (&needle, self.files.is_empty()) {
+        let rendered = where_.as_ref().and_then(|w| w.rendered.as_ref());
+        let globs = match (&needle, rendered) {
             // A role is applied from any playbook or task file: every YAML file that names it.
-            (Some(_), true) => yaml_files(),
+            (Some(_), _) if self.files.is_empty() => yaml_files(),
+            (_, Some(r)) => {
+                let glob = Glob::new(&r.template).map_err(|e| bad("where", e.to_string()))?;
+                GlobSet::new([glob]).map_err(|e| bad("where", e.to_string()))?
+            }
             _ => globs,
         };
         let tree_path = match (self.format, &traced) {
             (Format::Ini | Format::Text, _) | (_, Some(_)) => None,
+            _ if rendered.is_some() => rendered.map(|r| r.at.clone()),
             _ if where_.is_some() => None,
             _ => Some(TreePath::parse(&self.select).map_err(|m| bad("select", m))?),
         };
         let compile =
             |key: &str, source: &str| Template::parse(source, migration).map_err(|m| bad(key, m));
         let action = match (self.context, &self.value, self.values.is_empty()) {
-            (None, None, true) if self.format == Format::Text && self.class != Class::Rewrite => {
+            (None, None, true)
+                if (self.format == Format::Text || self.where_.is_some())
+                    && self.class != Class::Rewrite =>
+            {
                 let lines = self
                     .lines
                     .as_deref()

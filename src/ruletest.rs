@@ -1,6 +1,14 @@
-//! Rule fixtures (SPEC §4): `DIR/<rule-id>/before/` is a small tree, `after/` what the rule alone
-//! must make of it. A case passes when planning the rule on `before` yields exactly `after`
-//! (every other file byte-identical) and planning it on `after` yields nothing (idempotence).
+//! Rule fixtures (SPEC §4). `DIR/<rule-id>/` is one case, or holds several (each a directory);
+//! a case may carry its own `migration.yaml` (else the one given).
+//!
+//! - An editing rule's case has `before/`, a small tree, and `after/`, what the rule alone must
+//!   make of it. It passes when planning the rule on `before` yields exactly `after` (every other
+//!   file byte-identical), planning it on `after` yields nothing (idempotence), `after` keeps
+//!   every promise and `before` breaks one. An `after/` equal to `before/` says the rule must
+//!   leave the tree as it is (a value it keeps).
+//! - A classification rule's case has `tree/` and `claims`: one `path:line:column` per line, the
+//!   references the rule alone claims in an audit of the tree — no more, no fewer.
+//!
 //! `regshift rules test` and `cargo test` both run this.
 
 use std::collections::BTreeSet;
@@ -36,13 +44,112 @@ pub fn run_all(dir: &Path, rules: &RuleSet, migration: &Migration) -> Result<Vec
     names
         .into_iter()
         .map(|name| match rules.get(&name) {
-            Some(rule) => run_one(&dir.join(&name), rule, migration),
+            Some(rule) => run_cases(&dir.join(&name), rule, migration),
             None => Ok(Outcome {
                 rule: name,
                 failures: vec!["no rule with this id".into()],
             }),
         })
         .collect()
+}
+
+/// Runs the case at `dir`, or each case under it; failures name their case.
+pub fn run_cases(dir: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> {
+    let is_case = |d: &Path| d.join("before").is_dir() || d.join("tree").is_dir();
+    if is_case(dir) {
+        return run_case(dir, rule, migration);
+    }
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::file(dir, format!("cannot read fixtures: {e}")))?;
+    let mut cases: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_case(p))
+        .collect();
+    cases.sort();
+    let mut failures = Vec::new();
+    if cases.is_empty() {
+        failures.push("no case (before/ and after/, or tree/ and claims)".to_string());
+    }
+    for case in cases {
+        let name = case.file_name().map(|n| n.to_string_lossy().into_owned());
+        let outcome = run_case(&case, rule, migration)?;
+        failures.extend(
+            outcome
+                .failures
+                .into_iter()
+                .map(|f| format!("{}: {f}", name.as_deref().unwrap_or("?"))),
+        );
+    }
+    Ok(Outcome {
+        rule: rule.id.clone(),
+        failures,
+    })
+}
+
+/// One case, with its own migration file when it has one (the rule is compiled against it).
+fn run_case(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> {
+    let own = case.join("migration.yaml");
+    if !own.exists() {
+        return if case.join("tree").is_dir() {
+            run_classification(case, rule, migration)
+        } else {
+            run_one(case, rule, migration)
+        };
+    }
+    let migration = Migration::load(&own)?;
+    let rule = Rule::parse(&rule.source, &rule.text, &migration)?;
+    if case.join("tree").is_dir() {
+        run_classification(case, &rule, &migration)
+    } else {
+        run_one(case, &rule, &migration)
+    }
+}
+
+/// A classification case: an audit of `tree/` with the rule alone claims exactly `claims`.
+fn run_classification(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> {
+    let only = RuleSet {
+        rules: vec![rule.clone()],
+    };
+    let tree = Tree::walk(&case.join("tree"))?;
+    let selection = Selection {
+        step: 2,
+        envs: Envs::ALL,
+    };
+    let found = crate::audit::audit(
+        &tree,
+        migration,
+        &only,
+        selection,
+        &indicatif::ProgressBar::hidden(),
+    )?;
+    let got: BTreeSet<String> = found
+        .iter()
+        .filter(|f| f.rule.as_ref().is_some_and(|r| r.0 == rule.id))
+        .map(|f| format!("{}:{}:{}", f.path, f.at.line, f.at.column))
+        .collect();
+    let listed = std::fs::read_to_string(case.join("claims"))
+        .map_err(|e| Error::file(&case.join("claims"), format!("cannot read: {e}")))?;
+    let want: BTreeSet<String> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    let mut failures: Vec<String> = want
+        .difference(&got)
+        .map(|c| format!("{c}: not claimed"))
+        .collect();
+    failures.extend(
+        got.difference(&want)
+            .map(|c| format!("{c}: claimed, not listed")),
+    );
+    if want.is_empty() {
+        failures.push("claims lists nothing: the case cannot fail".to_string());
+    }
+    Ok(Outcome {
+        rule: rule.id.clone(),
+        failures,
+    })
 }
 
 /// Runs the fixture at `case` for `rule` alone.
@@ -58,7 +165,8 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     let after = Tree::walk(&case.join("after"))?;
     let mut failures = Vec::new();
     let planned = plan::plan(&before, migration, &only, selection)?;
-    if planned.edits.is_empty() {
+    let keeps = same_trees(&before, &after);
+    if planned.edits.is_empty() && !keeps {
         failures.push("no edits on before/".to_string());
     }
     let all: BTreeSet<&String> = before.files.iter().chain(&after.files).collect();
@@ -99,7 +207,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         )
     }));
     let unproven = prove::prove(before_view, None, migration, &only, Envs::ALL)?;
-    if !rule.proofs.is_empty() && unproven.checks > 0 && unproven.failures.is_empty() {
+    if !keeps && !rule.proofs.is_empty() && unproven.checks > 0 && unproven.failures.is_empty() {
         failures
             .push("before/ already keeps every promise: the proofs cannot fail here".to_string());
     }
@@ -107,4 +215,12 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         rule: rule.id.clone(),
         failures,
     })
+}
+
+/// Whether two trees hold the same files with the same bytes.
+fn same_trees(a: &Tree, b: &Tree) -> bool {
+    a.files == b.files
+        && a.files
+            .iter()
+            .all(|f| std::fs::read(a.root.join(f)).ok() == std::fs::read(b.root.join(f)).ok())
 }

@@ -29,6 +29,9 @@ enum LabelField {
     Host,
     Namespace,
     From,
+    /// The registry root clients use (SPEC §2 `registry-root`): `https://<to>/` when the new
+    /// registry serves at its root, else the old `https://<from>/`, which stays.
+    Root,
 }
 
 /// A compiled value template.
@@ -94,6 +97,8 @@ fn render_piece(piece: &Piece, scope: &Scope<'_>) -> Option<String> {
                 LabelField::Host => r.to.host.clone(),
                 LabelField::Namespace => r.to.namespace.clone(),
                 LabelField::From => r.from.clone(),
+                LabelField::Root if r.to.namespace.is_empty() => format!("https://{}/", r.to.host),
+                LabelField::Root => format!("https://{}/", r.from),
             }
         }
         Piece::Pinned(env, inner) => render_piece(
@@ -134,9 +139,10 @@ fn placeholder(name: &str, migration: &Migration) -> Result<Piece, String> {
                 "host" => LabelField::Host,
                 "namespace" => LabelField::Namespace,
                 "from" => LabelField::From,
+                "root" => LabelField::Root,
                 other => {
                     return Err(format!(
-                        "`${{{name}}}`: unknown field `{other}`, expected to, host, namespace or from"
+                        "`${{{name}}}`: unknown field `{other}`, expected to, host, namespace, from or root"
                     ));
                 }
             };

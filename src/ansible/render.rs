@@ -202,14 +202,63 @@ impl Renderer {
 }
 
 /// Template names a source includes by literal name: `{% include 'name' %}`, and the argument of
-/// the `load_file('name')` macro idiom (which includes its argument).
-fn literal_includes(source: &str) -> Vec<String> {
+/// a call `M('name')` of a macro the source defines to include its argument
+/// (`{% macro M(f) %}{% include f %}{% endmacro %}`: the macro is read from the source, never
+/// known by name).
+pub fn literal_includes(source: &str) -> Vec<String> {
+    includes_in(source, &including_macros(source))
+}
+
+/// The literal names `region` includes, directly or through calls of `macros` (macros that
+/// include their argument, defined elsewhere in the same template).
+pub fn includes_in(region: &str, macros: &[String]) -> Vec<String> {
+    let source = region;
     let includes = source.split("{%").skip(1).filter_map(|piece| {
         let inner = piece.trim_start_matches(['-', '+']).trim_start();
         inner.strip_prefix("include").map(str::trim_start)
     });
-    let load_files = source.split("load_file(").skip(1).map(str::trim_start);
-    includes.chain(load_files).filter_map(quoted).collect()
+    let mut names: Vec<String> = includes.filter_map(quoted).collect();
+    for mac in macros {
+        let call = format!("{mac}(");
+        names.extend(
+            source
+                .match_indices(&call)
+                .filter(|(at, _)| {
+                    // A whole name: not the tail of a longer identifier.
+                    source[..*at]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                })
+                .filter_map(|(at, _)| quoted(source[at + call.len()..].trim_start())),
+        );
+    }
+    names
+}
+
+/// The macros `source` defines whose body is `{% include <its one argument> %}`.
+pub fn including_macros(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let tags: Vec<&str> = source
+        .split("{%")
+        .skip(1)
+        .filter_map(|piece| piece.split_once("%}").map(|(tag, _)| tag))
+        .map(|tag| tag.trim_matches(['-', '+']).trim())
+        .collect();
+    for pair in tags.windows(2) {
+        let Some(sig) = pair[0].strip_prefix("macro") else {
+            continue;
+        };
+        let Some((name, args)) = sig.trim().split_once('(') else {
+            continue;
+        };
+        let arg = args.trim_end_matches(')').trim();
+        let body = pair[1].strip_prefix("include").map(str::trim);
+        if !arg.is_empty() && !arg.contains(',') && body == Some(arg) {
+            out.push(name.trim().to_string());
+        }
+    }
+    out
 }
 
 /// The string literal `text` starts with.
@@ -222,7 +271,7 @@ fn quoted(text: &str) -> Option<String> {
 
 /// `./x` and `../x` are relative to the including template; other names are looked for beside
 /// it first, then from the tree root (as Ansible's template search path does).
-fn join<'s>(view: &View, name: &'s str, parent: &'s str) -> Cow<'s, str> {
+pub fn join<'s>(view: &View, name: &'s str, parent: &'s str) -> Cow<'s, str> {
     let dir = parent.rsplit_once('/').map_or("", |(d, _)| d);
     let beside = normalize(&format!("{dir}/{name}"));
     let relative = name.starts_with("./") || name.starts_with("../");
@@ -334,6 +383,16 @@ fn template_value(renderer: &Renderer, value: &Value, vars: &Context) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn includes_through_any_macro_that_includes_its_argument() {
+        let source = "{% macro grab(f) %}{% include f %}{%- endmacro -%}\n\
+                      a: {{ grab('one.yaml') | indent(2) }}\n\
+                      b: {{ mygrab('no.yaml') }}\n{% include \"two.yaml\" %}\n\
+                      {% macro other(f) %}{{ f }}{% endmacro %}{{ other('three.yaml') }}\n";
+        assert_eq!(including_macros(source), ["grab"]);
+        assert_eq!(literal_includes(source), ["two.yaml", "one.yaml"]);
+    }
 
     /// A renderer over an in-memory tree.
     fn renderer(files: &[(&str, &str)]) -> Renderer {

@@ -3,7 +3,7 @@
 //! original (unmasked) text.
 //!
 //! Path syntax: segments separated by `.`; `"a.b"` quotes a key holding dots; `*` matches any
-//! mapping value or sequence item; `*[k=v,k2=v2]` (or `key[k=v]`) keeps only mappings whose `k`
+//! mapping value or sequence item; `a|b` matches either key; `*[k=v,k2=v2]` (or `key[k=v]`) keeps only mappings whose `k`
 //! is the scalar `v`; `::` steps into a block scalar that holds a YAML document.
 
 use std::ops::Range;
@@ -111,6 +111,8 @@ pub struct Hit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Key(String),
+    /// `a|b`: any of these keys.
+    OneOf(Vec<String>),
     Any,
     /// Steps into a block scalar holding a YAML document.
     Embedded,
@@ -128,6 +130,12 @@ struct Step {
 pub struct TreePath {
     steps: Vec<Step>,
     source: String,
+}
+
+impl std::fmt::Display for TreePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
 }
 
 impl TreePath {
@@ -157,6 +165,8 @@ impl TreePath {
                 }
                 let seg = if word == "*" {
                     Segment::Any
+                } else if word.contains('|') {
+                    Segment::OneOf(word.split('|').map(str::to_string).collect())
                 } else {
                     Segment::Key(word.to_string())
                 };
@@ -175,6 +185,29 @@ impl TreePath {
         Ok(TreePath {
             steps,
             source: source.to_string(),
+        })
+    }
+
+    /// The path up to its first `::` and the path inside that embedded document, when it steps
+    /// into one.
+    pub fn split_embedded(&self) -> Option<(TreePath, TreePath)> {
+        let at = self
+            .steps
+            .iter()
+            .position(|s| s.segment == Segment::Embedded)?;
+        let (outer, inner) = (&self.steps[..at], &self.steps[at + 1..]);
+        let (outer_source, inner_source) = self.source.split_once("::")?;
+        (!outer.is_empty() && !inner.is_empty()).then(|| {
+            (
+                TreePath {
+                    steps: outer.to_vec(),
+                    source: outer_source.to_string(),
+                },
+                TreePath {
+                    steps: inner.to_vec(),
+                    source: inner_source.to_string(),
+                },
+            )
         })
     }
 
@@ -271,6 +304,16 @@ fn children(
         (Segment::Key(key), Node::Mapping { entries, .. }) => entries
             .iter()
             .filter(|(k, _)| k.as_scalar().is_some_and(|s| &s.value == key))
+            .map(|(k, v)| Hit {
+                key: k.as_scalar().cloned(),
+                value: v.clone(),
+                parent: Some(node.clone()),
+                when: None,
+            })
+            .collect(),
+        (Segment::OneOf(keys), Node::Mapping { entries, .. }) => entries
+            .iter()
+            .filter(|(k, _)| k.as_scalar().is_some_and(|s| keys.contains(&s.value)))
             .map(|(k, v)| Hit {
                 key: k.as_scalar().cloned(),
                 value: v.clone(),

@@ -15,15 +15,16 @@ use std::path::Path;
 
 use crate::ansible::EnvVars;
 use crate::ansible::inventory::Inventory;
+use crate::ansible::render;
 use crate::ansible::tasks::Playbooks;
 use crate::edit::{self, Splice};
 use crate::error::{Error, Result};
 use crate::find::Finder;
 use crate::formats::jinja::{Envs, Structure};
-use crate::formats::tree::{Hit, Node};
+use crate::formats::tree::{Hit, Node, TreePath};
 use crate::formats::{ini, json, yaml};
 use crate::migration::{Env, Migration, RegistryRef};
-use crate::rules::{Action, Context, Format, Rule, RuleSet};
+use crate::rules::{Action, Class, Context, Format, Rule, RuleSet};
 use crate::select::Places;
 use crate::template::Scope;
 use crate::walk::{FileText, Skip, Tree, View};
@@ -74,6 +75,17 @@ impl Note {
     }
 }
 
+/// A reference a rule's place holds and leaves as it is, with the class it gets (a registry root
+/// the migration cannot move is `keep`): audit lists it under the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub path: String,
+    /// The place's bytes (a reference inside is claimed).
+    pub range: Range<usize>,
+    pub rule: String,
+    pub class: Class,
+}
+
 /// A file with its planned new text.
 #[derive(Debug, Clone)]
 pub struct Changed {
@@ -87,6 +99,8 @@ pub struct Plan {
     pub edits: Vec<Edit>,
     pub notes: Vec<Note>,
     pub changed: Vec<Changed>,
+    /// References at rules' places that stay (see [`Claim`]).
+    pub claims: Vec<Claim>,
     /// The rules that found at least one place (those selecting by meaning).
     found: BTreeSet<String>,
 }
@@ -142,10 +156,9 @@ impl<'m> Planner<'m> {
             traced: BTreeMap::new(),
             inventory: std::sync::OnceLock::new(),
         };
-        Planner {
-            traced: trace_rules(&planner),
-            ..planner
-        }
+        let mut traced = trace_rules(&planner);
+        traced.extend(follow_includes(&planner));
+        Planner { traced, ..planner }
     }
 
     /// The plan of `paths` (files of `tree`), with the tree's notes.
@@ -163,6 +176,7 @@ impl<'m> Planner<'m> {
             out.edits.extend(one.edits);
             out.notes.extend(one.notes);
             out.changed.extend(one.changed);
+            out.claims.extend(one.claims);
             found.extend(one.found);
         }
         out.notes.extend(self.not_found(&found));
@@ -180,13 +194,17 @@ impl Planner<'_> {
             .iter()
             .filter(|r| r.step == self.selection.step && !found.contains(&r.id))
             .filter_map(|r| {
-                let rp = r.where_.as_ref()?.role_param.as_ref()?;
+                let w = r.where_.as_ref()?;
+                let what = match (&w.role_param, &w.rendered) {
+                    (Some(rp), _) => format!("no use of role `{}` with `{}`", rp.role, rp.param),
+                    (_, Some(rd)) => {
+                        format!("no `{}` in a rendering of `{}`", rd.at, rd.template)
+                    }
+                    _ => return None,
+                };
                 Some(Note::new(
                     ".",
-                    format!(
-                        "rule `{}`: no use of role `{}` with `{}` in the tree",
-                        r.id, rp.role, rp.param
-                    ),
+                    format!("rule `{}`: {what} in the tree", r.id),
                 ))
             })
             .collect()
@@ -259,6 +277,73 @@ fn trace_rules(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> 
             if !offsets.contains(&d.span.start) {
                 offsets.push(d.span.start);
             }
+        }
+    }
+    out
+}
+
+/// For rules placed by a rendering (`rendered`) whose path steps into a block scalar that the
+/// template fills with an included file (`{% include %}`, or a macro including its argument):
+/// where in the included file the value is written. The value is edited where its bytes are.
+fn follow_includes(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> {
+    let mut out: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let view = planner.vars.renderer().view();
+    for rule in planner
+        .rules
+        .rules
+        .iter()
+        .filter(|r| r.step == planner.selection.step)
+    {
+        let Some(rendered) = rule.where_.as_ref().and_then(|w| w.rendered.as_ref()) else {
+            continue;
+        };
+        let Some((outer, inner)) = rendered.at.split_embedded() else {
+            continue;
+        };
+        for template in view.files.iter().filter(|f| rule.globs.is_match(f)) {
+            for (file, offset) in included_values(view, template, &outer, &inner) {
+                out.entry((file, rule.id.clone())).or_default().push(offset);
+            }
+        }
+    }
+    out
+}
+
+/// The values at `inner` in the files `template` includes into the block scalars at `outer`.
+/// A file that does not parse is left to planning, which reports it.
+fn included_values(
+    view: &View,
+    template: &str,
+    outer: &TreePath,
+    inner: &TreePath,
+) -> Vec<(String, usize)> {
+    let parsed = |rel: &str| {
+        let text = view.read(rel)?;
+        let masked = crate::formats::jinja::mask(&text);
+        let docs = yaml::parse(Path::new(rel), &text, &masked).ok()?;
+        Some((text, masked, docs))
+    };
+    let Some((text, masked, docs)) = parsed(template) else {
+        return Vec::new();
+    };
+    let macros = render::including_macros(&text);
+    let Ok(scalars) = outer.find(Path::new(template), &text, &masked, &docs) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for scalar in scalars {
+        let Some(region) = text.get(scalar.value.span()) else {
+            continue;
+        };
+        for name in render::includes_in(region, &macros) {
+            let file = render::join(view, &name, template).into_owned();
+            let Some((itext, imasked, idocs)) = parsed(&file) else {
+                continue;
+            };
+            let Ok(hits) = inner.find(Path::new(&file), &itext, &imasked, &idocs) else {
+                continue;
+            };
+            out.extend(hits.iter().map(|h| (file.clone(), h.value.span().start)));
         }
     }
     out
@@ -341,12 +426,12 @@ impl Planner<'_> {
             .rules
             .rules
             .iter()
-            .filter(|r| !matches!(r.action, Action::Classify { .. }))
+            // Text classification is audit's; a classification by meaning has places to find.
+            .filter(|r| !matches!(r.action, Action::Classify { .. }) || r.where_.is_some())
             .filter(|r| {
                 r.step == step
                     && (r.globs.is_match(path)
-                        || (r.traced.is_some()
-                            && self.traced.contains_key(&(path.clone(), r.id.clone()))))
+                        || self.traced.contains_key(&(path.clone(), r.id.clone())))
             })
             .collect();
         if matching.is_empty() {
@@ -391,17 +476,22 @@ impl Planner<'_> {
             }
             let before = edits.len();
             match (&docs[&key], &rule.action) {
-                (Doc::Tree(nodes), _) => {
-                    self.tree_rule(&src, nodes, rule, &mut edits, &mut out.notes)?
-                }
+                (Doc::Tree(nodes), _) => self.tree_rule(
+                    &src,
+                    nodes,
+                    rule,
+                    &mut edits,
+                    &mut out.notes,
+                    &mut out.claims,
+                )?,
                 (Doc::Ini(doc), Action::PerEnv { values }) => {
                     self.ini_rule(&src, doc, rule, values, &mut edits, &mut out.notes)
                 }
                 (Doc::Ini(_), _) => {}
             }
-            if let Some(w) = &rule.where_ {
+            if rule.where_.is_some() {
                 let found = match &docs[&key] {
-                    Doc::Tree(nodes) => !self.places().hits(nodes, w).is_empty(),
+                    Doc::Tree(nodes) => !self.hits(&src, nodes, rule)?.is_empty(),
                     Doc::Ini(_) => false,
                 };
                 if found {
@@ -439,14 +529,14 @@ impl Planner<'_> {
     /// The nodes a rule works on in this file: those its path finds, or the definitions its
     /// variable was traced to.
     fn hits(&self, src: &Source<'_>, nodes: &[Node], rule: &Rule) -> Result<Vec<Hit>> {
-        if let Some(w) = &rule.where_ {
-            return Ok(self.places().hits(nodes, w));
-        }
         if let Some(offsets) = self.traced.get(&(src.path.to_string(), rule.id.clone())) {
             return Ok(offsets
                 .iter()
                 .filter_map(|o| nodes.iter().find_map(|n| n.entry_at(*o)))
                 .collect());
+        }
+        if let Some(w) = rule.where_.as_ref().filter(|w| w.role_param.is_some()) {
+            return Ok(self.places().hits(nodes, w));
         }
         match &rule.path {
             Some(path) => path.find(Path::new(src.path), src.text, &src.jinja.masked, nodes),

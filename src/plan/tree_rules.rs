@@ -11,14 +11,14 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::{Edit, Note, Planner, Site, Source, one_value};
+use super::{Claim, Edit, Note, Planner, Site, Source, one_value};
 use crate::error::{Position, Result};
 use crate::formats::jinja::Envs;
 use crate::formats::tree::{Hit, Node, Scalar, Style};
 use crate::formats::yaml;
 use crate::migration::{Env, RegistryRef};
 use crate::redact;
-use crate::rules::{Action, Anchor, Context, ReferenceAction, Rule};
+use crate::rules::{Action, Anchor, Class, Context, ReferenceAction, Rule};
 use crate::template::Template;
 
 /// A value per environment.
@@ -32,12 +32,22 @@ impl Planner<'_> {
         rule: &Rule,
         edits: &mut Vec<Edit>,
         notes: &mut Vec<Note>,
+        claims: &mut Vec<Claim>,
     ) -> Result<()> {
         for hit in self.hits(src, nodes, rule)? {
             let found = match &rule.action {
-                Action::Reference(action) => self.reference(src, &hit, rule, action, notes),
+                Action::Reference(action) => self.reference(src, &hit, rule, action, notes, claims),
                 Action::Fixed { env, value } => self.fixed(src, &hit, rule, *env, value),
-                Action::PerEnv { .. } | Action::Classify { .. } => Vec::new(),
+                Action::Classify { .. } => {
+                    claims.push(Claim {
+                        path: src.path.to_string(),
+                        range: hit.value.span(),
+                        rule: rule.id.clone(),
+                        class: rule.class,
+                    });
+                    Vec::new()
+                }
+                Action::PerEnv { .. } => Vec::new(),
             };
             edits.extend(found);
         }
@@ -51,6 +61,7 @@ impl Planner<'_> {
         rule: &Rule,
         action: &ReferenceAction,
         notes: &mut Vec<Note>,
+        claims: &mut Vec<Claim>,
     ) -> Vec<Edit> {
         let (scalar, holder) = match action.anchor {
             Anchor::Key => (hit.key.as_ref(), Some(&hit.value)),
@@ -82,6 +93,7 @@ impl Planner<'_> {
             .filter(|(env, v)| current.get(env) != Some(v))
             .fold(Envs::NONE, |acc, (e, _)| acc.union(Envs::only(*e)));
         if changed == Envs::NONE {
+            self.kept_root(&site, scalar, action.context, notes, claims);
             return Vec::new();
         }
         let site = Site {
@@ -133,6 +145,44 @@ impl Planner<'_> {
     fn envs_at(&self, src: &Source<'_>, offset: usize, when: Option<&Node>) -> Envs {
         let when = when.map_or(Envs::ALL, |w| self.vars.when_envs(w));
         src.jinja.envs_at(offset).intersect(when)
+    }
+
+    /// A registry root the migration cannot move (its new registry has a namespace) is kept,
+    /// and the reason said: clients would request `https://HOST/namespace/v2/…`.
+    fn kept_root(
+        &self,
+        site: &Site<'_>,
+        scalar: &Scalar,
+        context: Context,
+        notes: &mut Vec<Note>,
+        claims: &mut Vec<Claim>,
+    ) {
+        if context != Context::RegistryRoot {
+            return;
+        }
+        let raw = &site.src.text[scalar.span.clone()];
+        let kept: Vec<String> = self
+            .finder
+            .find_literal(raw)
+            .iter()
+            .filter_map(|r| self.migration.by_host(&r.host))
+            .filter(|m| !m.registry.to.namespace.is_empty())
+            .map(|m| m.registry.to.to_string())
+            .collect();
+        if kept.is_empty() {
+            return;
+        }
+        claims.push(Claim {
+            path: site.src.path.to_string(),
+            range: scalar.span.clone(),
+            rule: site.rule.id.clone(),
+            class: Class::Keep,
+        });
+        notes.push(site.note(format!(
+            "line {}: a registry root stays: clients append `v2/…` to it, and `{}` has a namespace (step 3's redirect moves them)",
+            Position::of(site.src.text, scalar.span.start).line,
+            kept.join("`, `")
+        )));
     }
 
     /// The value of `scalar` in each environment that renders it.
@@ -220,7 +270,10 @@ impl Planner<'_> {
                 } else {
                     r.end
                 };
-                out.replace_range(r.start..end, &target(to, context));
+                let Some(new) = target(to, context) else {
+                    continue;
+                };
+                out.replace_range(r.start..end, &new);
                 registries.insert(*env, to.clone());
             }
             new.insert(*env, out);
@@ -243,7 +296,7 @@ impl Planner<'_> {
                 };
                 Some(site.edit(
                     scalar.span.start + r.start..scalar.span.start + end,
-                    target(to, context),
+                    target(to, context)?,
                     Some(context),
                 ))
             })
@@ -372,11 +425,13 @@ fn narrow_to_quotes(text: &str, scalar: &Scalar, encoded: String) -> (Range<usiz
     }
 }
 
-/// The new text for a reference in `context`.
-fn target(to: &RegistryRef, context: Context) -> String {
+/// The new text for a reference in `context`; `None` when it must stay (a registry root whose
+/// new registry has a namespace).
+fn target(to: &RegistryRef, context: Context) -> Option<String> {
     match context {
-        Context::Host | Context::ApiUrl => to.host.clone(),
-        Context::ImagePrefix | Context::Url => to.to_string(),
+        Context::Host | Context::ApiUrl => Some(to.host.clone()),
+        Context::ImagePrefix | Context::Url => Some(to.to_string()),
+        Context::RegistryRoot => to.namespace.is_empty().then(|| to.host.clone()),
     }
 }
 

@@ -126,14 +126,20 @@ def expected(migration, env_name):
     e = migration["environments"][env_name]
     reg = {label: r["to"] for label, r in e["registries"].items()}
     host = lambda to: to.split("/", 1)[0]
-    prod_stable = migration["environments"]["production"]["registries"]["stable"]["to"]
+    prod = migration["environments"]["production"]["registries"]["stable"]
+    # SPEC §2/§7: public_url is a registry root (clients append v2/<name>/); it moves only to a
+    # `to` without namespace, else it stays on the old registry (step 3 redirects it).
+    if "/" in prod["to"]:
+        public_url = "https://%s/" % prod["from"]
+    else:
+        public_url = "https://%s/" % prod["to"]
     return {
         "candidate": reg["candidate"],
         "stable": reg["stable"],
         "candidate_host": host(reg["candidate"]),
         "user": "<%s>" % e["credentials"]["username_var"],
         "password": "<%s>" % e["credentials"]["password_var"],
-        "public_url": "https://%s/" % prod_stable,
+        "public_url": public_url,
     }
 
 
