@@ -80,7 +80,7 @@ fn run(
             let _unblock = Unblock(&vars);
             let loaded = EnvVars::load(Arc::clone(&view))?;
             let vars = vars.get_or_init(|| Some(loaded)).as_ref();
-            Ok(vars.map(|vars| Planner::new(vars, migration, rules, selection)))
+            Ok(vars.map(|vars| Planner::new(vars, migration, rules, selection).claiming()))
         });
         let found = scan_tree(tree, migration, &vars, &view.handed, progress);
         let planner: Result<Option<Planner>> = planner

@@ -26,4 +26,5 @@ pub mod ruletest;
 pub mod select;
 pub mod series;
 pub mod template;
+pub mod unread;
 pub mod walk;

@@ -17,93 +17,8 @@ use crate::formats::tree::TreePath;
 use crate::migration::{Env, Migration, yaml_error};
 use crate::template::Template;
 
-/// The built-in rules, embedded at build time.
-const BUILTIN: &[(&str, &str)] = &[
-    (
-        "rules/bodhi-container-registries.yaml",
-        include_str!("../rules/bodhi-container-registries.yaml"),
-    ),
-    (
-        "rules/dead-registry-group-vars.yaml",
-        include_str!("../rules/dead-registry-group-vars.yaml"),
-    ),
-    (
-        "rules/decommission-candidate-registry-endpoint.yaml",
-        include_str!("../rules/decommission-candidate-registry-endpoint.yaml"),
-    ),
-    (
-        "rules/decommission-registry-push-certificates.yaml",
-        include_str!("../rules/decommission-registry-push-certificates.yaml"),
-    ),
-    (
-        "rules/decommission-registry-servers.yaml",
-        include_str!("../rules/decommission-registry-servers.yaml"),
-    ),
-    (
-        "rules/flatpak-indexer-public-url.yaml",
-        include_str!("../rules/flatpak-indexer-public-url.yaml"),
-    ),
-    (
-        "rules/keep-bodhi-commented-defaults.yaml",
-        include_str!("../rules/keep-bodhi-commented-defaults.yaml"),
-    ),
-    (
-        "rules/keep-flatpak-static-files.yaml",
-        include_str!("../rules/keep-flatpak-static-files.yaml"),
-    ),
-    (
-        "rules/keep-monitoring.yaml",
-        include_str!("../rules/keep-monitoring.yaml"),
-    ),
-    (
-        "rules/keep-osbs-pull-sources.yaml",
-        include_str!("../rules/keep-osbs-pull-sources.yaml"),
-    ),
-    (
-        "rules/keep-public-endpoint-identifiers.yaml",
-        include_str!("../rules/keep-public-endpoint-identifiers.yaml"),
-    ),
-    (
-        "rules/keep-pull-only-images.yaml",
-        include_str!("../rules/keep-pull-only-images.yaml"),
-    ),
-    (
-        "rules/keep-varnish-match.yaml",
-        include_str!("../rules/keep-varnish-match.yaml"),
-    ),
-    (
-        "rules/koji-flatpak-registry.yaml",
-        include_str!("../rules/koji-flatpak-registry.yaml"),
-    ),
-    (
-        "rules/login-registry-params.yaml",
-        include_str!("../rules/login-registry-params.yaml"),
-    ),
-    (
-        "rules/osbs-auth-info-production.yaml",
-        include_str!("../rules/osbs-auth-info-production.yaml"),
-    ),
-    (
-        "rules/osbs-auth-info-staging.yaml",
-        include_str!("../rules/osbs-auth-info-staging.yaml"),
-    ),
-    (
-        "rules/osbs-dockercfg.yaml",
-        include_str!("../rules/osbs-dockercfg.yaml"),
-    ),
-    (
-        "rules/osbs-reactor-registry.yaml",
-        include_str!("../rules/osbs-reactor-registry.yaml"),
-    ),
-    (
-        "rules/redirect-cdn-blobs.yaml",
-        include_str!("../rules/redirect-cdn-blobs.yaml"),
-    ),
-    (
-        "rules/redirect-reg-server-cron.yaml",
-        include_str!("../rules/redirect-reg-server-cron.yaml"),
-    ),
-];
+/// The built-in rules, embedded at build time (`build.rs` lists `rules/*.yaml`).
+const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 /// What a reference is (SPEC §2): decides how it is rewritten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -223,11 +138,40 @@ struct WhereSpec {
     /// The value at a path of the rendering of any template matching a glob, followed to the
     /// file whose bytes produce it (the template, or a file it includes into a block scalar).
     rendered: Option<RenderedSpec>,
+    /// Keys of data files matching a glob, at the top level (or under a path).
+    key: Option<KeySpec>,
+    /// Image references by structure in YAML (Kubernetes/OpenShift `image:`, the `name` of a
+    /// `kind: DockerImage` reference), in files matching the glob given.
+    image: Option<String>,
+    /// Only definitions that nothing able to see them reads (computed from the tree and the
+    /// inventory; SPEC §4 `unread`).
+    #[serde(default)]
+    unread: bool,
     /// The play applying it runs only on these hosts: `related` (the migration's related hosts,
     /// the old registry's own servers) or a host glob.
     runs_on: Option<String>,
     /// This must not hold.
     not: Option<Box<WhereSpec>>,
+}
+
+/// Keys of data files (`key`), as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeySpec {
+    /// The key names.
+    names: Vec<String>,
+    /// The data files (a glob); with `names`, the structural predicate.
+    files: String,
+    /// A path the keys sit under (default: the top level).
+    under: Option<String>,
+}
+
+/// Keys of data files (`key`).
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub names: Vec<String>,
+    pub files: String,
+    pub at: TreePath,
 }
 
 /// A place in a rendering (`rendered`), as written.
@@ -269,6 +213,11 @@ pub enum Hosts {
 pub struct Where {
     pub role_param: Option<RoleParam>,
     pub rendered: Option<Rendered>,
+    pub key: Option<Key>,
+    /// Image fields in files matching this glob.
+    pub image: Option<String>,
+    /// Keep only definitions nothing that could see them reads (with `key`).
+    pub unread: bool,
     pub runs_on: Option<Hosts>,
     pub not: Option<Box<Where>>,
 }
@@ -285,11 +234,43 @@ impl WhereSpec {
             .as_deref()
             .map(|n| n.compile(false).map(Box::new))
             .transpose()?;
-        let selectors =
-            usize::from(self.role_param.is_some()) + usize::from(self.rendered.is_some());
+        let selectors = usize::from(self.role_param.is_some())
+            + usize::from(self.rendered.is_some())
+            + usize::from(self.key.is_some())
+            + usize::from(self.image.is_some());
         if top && selectors != 1 {
-            return Err("name one place: `role_param` or `rendered` (`runs_on` and `not` narrow a `role_param`)".into());
+            return Err("name one place: `role_param`, `rendered`, `key` or `image` (`runs_on` and `not` narrow a `role_param`, `unread` a `key`)".into());
         }
+        if let Some(glob) = &self.image {
+            Glob::new(glob).map_err(|e| format!("bad image files glob: {e}"))?;
+        }
+        if self.unread && self.key.is_none() {
+            return Err("`unread` narrows a `key`".into());
+        }
+        let key = self
+            .key
+            .as_ref()
+            .map(|k| {
+                Glob::new(&k.files).map_err(|e| format!("bad files glob: {e}"))?;
+                if k.names.is_empty()
+                    || k.names
+                        .iter()
+                        .any(|n| n.is_empty() || n.contains(['|', '.', '"']))
+                {
+                    return Err("`key.names` lists plain key names".to_string());
+                }
+                let names = k.names.join("|");
+                let at = match &k.under {
+                    Some(under) => format!("{under}.{names}"),
+                    None => names,
+                };
+                Ok(Key {
+                    names: k.names.clone(),
+                    files: k.files.clone(),
+                    at: TreePath::parse(&at)?,
+                })
+            })
+            .transpose()?;
         if !top && selectors != 0 {
             return Err("`not` takes conditions on a place (`runs_on`), not a place".into());
         }
@@ -306,6 +287,9 @@ impl WhereSpec {
             .transpose()?;
         Ok(Where {
             rendered,
+            key,
+            image: self.image.clone(),
+            unread: self.unread,
             role_param: self.role_param.clone(),
             runs_on,
             not,
@@ -562,23 +546,35 @@ impl RuleSpec {
                 "`where` selects places in YAML (`format: yaml`) instead of `select`".into(),
             ));
         }
+        // Text a file must hold to be parsed for the rule: the role's name; for images, what
+        // both `image:` and `DockerImage` contain.
         let needle = where_
             .as_ref()
-            .and_then(|w| w.role_param.as_ref())
-            .map(|r| r.role.clone());
+            .and_then(|w| match (&w.role_param, &w.image) {
+                (Some(r), _) => Some(r.role.clone()),
+                (_, Some(_)) => Some("mage".to_string()),
+                _ => None,
+            });
         let rendered = where_.as_ref().and_then(|w| w.rendered.as_ref());
-        let globs = match (&needle, rendered) {
+        let key = where_.as_ref().and_then(|w| w.key.as_ref());
+        let one_glob = |glob: &str| {
+            let glob = Glob::new(glob).map_err(|e| bad("where", e.to_string()))?;
+            GlobSet::new([glob]).map_err(|e| bad("where", e.to_string()))
+        };
+        let image = where_.as_ref().and_then(|w| w.image.as_deref());
+        let role = where_.as_ref().and_then(|w| w.role_param.as_ref());
+        let globs = match (role, rendered, key, image) {
             // A role is applied from any playbook or task file: every YAML file that names it.
-            (Some(_), _) if self.files.is_empty() => yaml_files(),
-            (_, Some(r)) => {
-                let glob = Glob::new(&r.template).map_err(|e| bad("where", e.to_string()))?;
-                GlobSet::new([glob]).map_err(|e| bad("where", e.to_string()))?
-            }
+            (Some(_), _, _, _) if self.files.is_empty() => yaml_files(),
+            (_, Some(r), _, _) => one_glob(&r.template)?,
+            (_, _, Some(k), _) => one_glob(&k.files)?,
+            (_, _, _, Some(glob)) => one_glob(glob)?,
             _ => globs,
         };
         let tree_path = match (self.format, &traced) {
             (Format::Ini | Format::Text, _) | (_, Some(_)) => None,
             _ if rendered.is_some() => rendered.map(|r| r.at.clone()),
+            _ if key.is_some() => key.map(|k| k.at.clone()),
             _ if where_.is_some() => None,
             _ => Some(TreePath::parse(&self.select).map_err(|m| bad("select", m))?),
         };

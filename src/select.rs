@@ -59,3 +59,68 @@ impl Places<'_> {
         !selected.is_empty() && selected.iter().all(matches)
     }
 }
+
+/// Deeper than this, a document is not a Kubernetes object anyone writes.
+const MAX_DEPTH: usize = 64;
+
+/// Image references by structure (SPEC §4 `image`): the value of every `image:` entry, and the
+/// `name` of every mapping whose `kind` is `DockerImage` (ImageStream tags, BuildConfig
+/// `from`), at any depth.
+pub fn image_fields(docs: &[Node]) -> Vec<Hit> {
+    let mut out = Vec::new();
+    for doc in docs {
+        images_in(doc, 0, &mut out);
+    }
+    out
+}
+
+fn images_in(node: &Node, depth: usize, out: &mut Vec<Hit>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match node {
+        Node::Mapping { entries, .. } => {
+            let docker_image = node
+                .get("kind")
+                .and_then(Node::as_scalar)
+                .is_some_and(|k| k.value == "DockerImage");
+            for (k, v) in entries {
+                let key = k.as_scalar().map(|s| s.value.as_str());
+                let is_image = key == Some("image") || (docker_image && key == Some("name"));
+                if is_image && v.as_scalar().is_some() {
+                    out.push(Hit {
+                        key: k.as_scalar().cloned(),
+                        value: v.clone(),
+                        parent: Some(node.clone()),
+                        when: None,
+                    });
+                }
+                images_in(v, depth + 1, out);
+            }
+        }
+        Node::Sequence { items, .. } => {
+            for item in items {
+                images_in(item, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::{jinja, yaml};
+    use std::path::Path;
+
+    #[test]
+    fn image_fields_by_structure() {
+        let text = "spec:\n  containers:\n  - image: a.example.org/x:1\n    name: not-an-image\n  tags:\n  - from:\n      kind: DockerImage\n      name: b.example.org/y:2\n  - from:\n      kind: ImageStreamTag\n      name: z:3\n";
+        let docs = yaml::parse(Path::new("t.yml"), text, &jinja::mask(text)).expect("parses");
+        let values: Vec<String> = image_fields(&docs)
+            .iter()
+            .filter_map(|h| h.value.as_scalar().map(|s| s.value.clone()))
+            .collect();
+        assert_eq!(values, ["a.example.org/x:1", "b.example.org/y:2"]);
+    }
+}

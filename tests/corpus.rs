@@ -337,9 +337,11 @@ fn audit_classes_on_the_corpus_match_the_inventory() {
     // regex lines, plus the osbs_masters pair), 13 step-2 references, the rest kept, redirected or
     // decommissioned; every number here was checked against the audit lines by hand.
     let expected: std::collections::BTreeMap<String, i32> = [
-        ("dead", 37),
+        // 35: the builders' and OSBS groups' unread definitions; osbs_masters' own
+        // source_registry (L133) is read by its reactor config (L27, L62), so it is kept.
+        ("dead", 35),
         ("decommission", 23),
-        ("keep", 37), // public_url, a registry root, is kept (SPEC §7)
+        ("keep", 39), // + public_url (a registry root, SPEC §7) and the osbs_masters pair
         ("redirect", 3),
         ("rewrite", 13),
     ]
@@ -350,7 +352,9 @@ fn audit_classes_on_the_corpus_match_the_inventory() {
 }
 
 #[test]
-fn a_new_pull_of_the_old_registry_is_reported_unclassified() {
+fn a_new_image_is_kept_by_meaning_and_a_new_push_target_is_unclassified() {
+    // Rules by meaning (SPEC §4): a new app's image field is a pull, kept wherever it is; a new
+    // reference in a place no rule understands is reported, never silently kept.
     let Some((_dir, root)) = corpus() else { return };
     let role = root.join("roles/openshift-apps/new-app/templates");
     std::fs::create_dir_all(&role).expect("mkdir");
@@ -359,9 +363,16 @@ fn a_new_pull_of_the_old_registry_is_reported_unclassified() {
         "spec:\n  containers:\n  - image: registry.fedoraproject.org/fedora:40\n",
     )
     .expect("write");
+    std::fs::write(
+        role.join("config.yml"),
+        "publish:\n  push_to: candidate-registry.fedoraproject.org/new-app\n",
+    )
+    .expect("write");
     let run = regshift(&["audit", "-C", root.to_str().expect("path")]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("roles/openshift-apps/new-app/templates/deployment.yml:3:12\tregistry.fedoraproject.org\tliteral\tproduction,staging\tunclassified\t-"), "{}", run.stdout);
+    let t = "roles/openshift-apps/new-app/templates";
+    assert!(run.stdout.contains(&format!("{t}/deployment.yml:3:12\tregistry.fedoraproject.org\tliteral\tproduction,staging\tkeep (step 2)\tkeep-pull-only-images")), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!("{t}/config.yml:2:12\tcandidate-registry.fedoraproject.org\tliteral\tproduction,staging\tunclassified\t-")), "{}", run.stdout);
 }
 
 #[test]

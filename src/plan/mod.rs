@@ -27,6 +27,7 @@ use crate::migration::{Env, Migration, RegistryRef};
 use crate::rules::{Action, Class, Context, Format, Rule, RuleSet};
 use crate::select::Places;
 use crate::template::Scope;
+use crate::unread::Readers;
 use crate::walk::{FileText, Skip, Tree, View};
 
 /// One planned change to one file.
@@ -137,6 +138,10 @@ pub struct Planner<'m> {
     traced: BTreeMap<(String, String), Vec<usize>>,
     /// The inventory, read when a rule first asks which hosts a play runs on.
     inventory: std::sync::OnceLock<Inventory>,
+    /// Who reads the variables of `unread` rules, scanned when first asked.
+    readers: std::sync::OnceLock<Readers>,
+    /// Whether classification rules placed by meaning run (only `audit` needs their claims).
+    claiming: bool,
 }
 
 impl<'m> Planner<'m> {
@@ -155,10 +160,21 @@ impl<'m> Planner<'m> {
             selection,
             traced: BTreeMap::new(),
             inventory: std::sync::OnceLock::new(),
+            readers: std::sync::OnceLock::new(),
+            claiming: false,
         };
         let mut traced = trace_rules(&planner);
         traced.extend(follow_includes(&planner));
         Planner { traced, ..planner }
+    }
+
+    /// The same planner, also running the classification rules placed by meaning, whose places
+    /// claim references for `audit`.
+    pub fn claiming(self) -> Planner<'m> {
+        Planner {
+            claiming: true,
+            ..self
+        }
     }
 
     /// The plan of `paths` (files of `tree`), with the tree's notes.
@@ -193,13 +209,23 @@ impl Planner<'_> {
             .rules
             .iter()
             .filter(|r| r.step == self.selection.step && !found.contains(&r.id))
+            .filter(|r| self.claiming || !matches!(r.action, Action::Classify { .. }))
             .filter_map(|r| {
                 let w = r.where_.as_ref()?;
-                let what = match (&w.role_param, &w.rendered) {
-                    (Some(rp), _) => format!("no use of role `{}` with `{}`", rp.role, rp.param),
-                    (_, Some(rd)) => {
+                let what = match (&w.role_param, &w.rendered, &w.key) {
+                    (Some(rp), _, _) => {
+                        format!("no use of role `{}` with `{}`", rp.role, rp.param)
+                    }
+                    (_, Some(rd), _) => {
                         format!("no `{}` in a rendering of `{}`", rd.at, rd.template)
                     }
+                    _ if w.image.is_some() => return None, // images are found wherever they are
+                    (_, _, Some(k)) => format!(
+                        "no {}`{}` key in `{}`",
+                        if w.unread { "unread " } else { "" },
+                        k.names.join("`, `"),
+                        k.files
+                    ),
                     _ => return None,
                 };
                 Some(Note::new(
@@ -208,6 +234,22 @@ impl Planner<'_> {
                 ))
             })
             .collect()
+    }
+
+    /// The files that read the variable `name` defined in `file` and can see that definition
+    /// (the evidence that it is not `unread`).
+    pub fn readers_of(&self, file: &str, name: &str) -> Vec<&str> {
+        let readers = self.readers.get_or_init(|| {
+            let names = self
+                .rules
+                .rules
+                .iter()
+                .filter_map(|r| r.where_.as_ref().filter(|w| w.unread)?.key.as_ref())
+                .flat_map(|k| k.names.iter().cloned())
+                .collect();
+            Readers::scan(self.vars.renderer().view(), &names)
+        });
+        readers.seen_by(file, name, self.places().inventory)
     }
 
     /// What deciding a place by meaning needs (the inventory is read on first need).
@@ -427,7 +469,10 @@ impl Planner<'_> {
             .rules
             .iter()
             // Text classification is audit's; a classification by meaning has places to find.
-            .filter(|r| !matches!(r.action, Action::Classify { .. }) || r.where_.is_some())
+            .filter(|r| {
+                !matches!(r.action, Action::Classify { .. })
+                    || (self.claiming && r.where_.is_some())
+            })
             .filter(|r| {
                 r.step == step
                     && (r.globs.is_match(path)
@@ -472,7 +517,22 @@ impl Planner<'_> {
         for rule in rules {
             let key = rule.format as u8;
             if let std::collections::btree_map::Entry::Vacant(slot) = docs.entry(key) {
-                slot.insert(parse_doc(rule.format, &src)?);
+                match parse_doc(rule.format, &src) {
+                    Ok(doc) => {
+                        slot.insert(doc);
+                    }
+                    // A classification looks at every file its glob matches: one that is not
+                    // its format holds none of its places (said with -v), and the run goes on.
+                    Err(e) if matches!(rule.action, Action::Classify { .. }) => {
+                        out.notes.push(Note {
+                            path: path.to_string(),
+                            message: format!("rule `{}`: not read: {e}", rule.id),
+                            detail: true,
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let before = edits.len();
             match (&docs[&key], &rule.action) {
@@ -508,7 +568,13 @@ impl Planner<'_> {
             return Ok(());
         }
         let new_text = splice_all(&src, &edits)?;
-        recheck(path, &new_text, rules)?;
+        // Every locator that edited must still read the file (classifications edit nothing).
+        let editing: Vec<&Rule> = rules
+            .iter()
+            .copied()
+            .filter(|r| !matches!(r.action, Action::Classify { .. }))
+            .collect();
+        recheck(path, &new_text, &editing)?;
         out.edits.extend(edits);
         out.changed.push(Changed {
             path: path.into(),
@@ -538,10 +604,24 @@ impl Planner<'_> {
         if let Some(w) = rule.where_.as_ref().filter(|w| w.role_param.is_some()) {
             return Ok(self.places().hits(nodes, w));
         }
-        match &rule.path {
-            Some(path) => path.find(Path::new(src.path), src.text, &src.jinja.masked, nodes),
-            None => Ok(Vec::new()),
+        if rule.where_.as_ref().is_some_and(|w| w.image.is_some()) {
+            return Ok(crate::select::image_fields(nodes));
         }
+        let hits = match &rule.path {
+            Some(path) => path.find(Path::new(src.path), src.text, &src.jinja.masked, nodes)?,
+            None => Vec::new(),
+        };
+        Ok(match &rule.where_ {
+            Some(w) if w.unread => hits
+                .into_iter()
+                .filter(|h| {
+                    h.key
+                        .as_ref()
+                        .is_some_and(|k| self.readers_of(src.path, &k.value).is_empty())
+                })
+                .collect(),
+            _ => hits,
+        })
     }
 
     fn anchor_present(&self, src: &Source<'_>, doc: &Doc, rule: &Rule) -> Result<bool> {
