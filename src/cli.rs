@@ -508,14 +508,10 @@ fn verify_command(config: &Config) -> Result<u8> {
 
 /// Proves the tree as it is, comparing renderings with `HEAD` when the tree is a git repository.
 fn prove_against_head(config: &Config, tree: &Tree) -> Result<prove::Report> {
-    let head = git::head_snapshot(&config.tree)?;
-    let baseline = match &head {
-        Some(dir) => Some(prove::Baseline {
-            view: Arc::new(View::of(&Tree::walk(dir.path())?)),
-            isolate: false,
-        }),
-        None => None,
-    };
+    let baseline = git::HeadTree::open(&config.tree)?.map(|head| prove::Baseline {
+        view: Arc::new(View::of_head(&config.tree, head)),
+        isolate: false,
+    });
     prove::prove(
         Arc::new(View::of(tree)),
         baseline,

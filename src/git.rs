@@ -2,44 +2,74 @@
 //! hooks apply). Only what the commands need: a snapshot of `HEAD` to compare renderings with.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::error::{Error, Result};
 
-/// `HEAD` of the repository at `dir`, extracted into a temporary directory; `None` when `dir` is
-/// not a git work tree or has no commit yet.
-pub fn head_snapshot(dir: &Path) -> Result<Option<tempfile::TempDir>> {
-    let inside = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["rev-parse", "--verify", "-q", "HEAD"])
-        .output();
-    if !inside.is_ok_and(|o| o.status.success()) {
-        return Ok(None);
+/// `HEAD`'s version of the tree's files, read from the repository's objects when asked: a
+/// proof's baseline reads the few dozen files its renderings need (extracting all of `HEAD` cost
+/// seconds). Symlinks and submodules are not listed (never followed).
+pub struct HeadTree {
+    repo: std::sync::Mutex<git2::Repository>,
+    /// Tree path → blob, for every regular file under the tree's directory.
+    blobs: std::collections::BTreeMap<String, git2::Oid>,
+}
+
+impl std::fmt::Debug for HeadTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HeadTree({} files)", self.blobs.len())
     }
-    let out = tempfile::tempdir()
-        .map_err(|e| Error::file(dir, format!("cannot make a temporary directory: {e}")))?;
-    let archive = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["archive", "--format=tar", "HEAD", "--", "."])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::file(dir, format!("cannot run git archive: {e}")))?;
-    let Some(stdout) = archive.stdout else {
-        return Ok(None);
-    };
-    let status = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(out.path())
-        .stdin(stdout)
-        .status()
-        .map_err(|e| Error::file(dir, format!("cannot run tar: {e}")))?;
-    if !status.success() {
-        return Err(Error::file(dir, "cannot extract HEAD"));
+}
+
+impl HeadTree {
+    /// The files of `HEAD` under `dir`; `None` when `dir` is in no repository or it has no commit.
+    pub fn open(dir: &Path) -> Result<Option<HeadTree>> {
+        let Ok(repo) = Repo::open(dir) else {
+            return Ok(None);
+        };
+        let Ok(head) = repo.repo.head().and_then(|h| h.peel_to_tree()) else {
+            return Ok(None);
+        };
+        let prefix = if repo.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", repo.prefix)
+        };
+        let mut blobs = std::collections::BTreeMap::new();
+        let walked = head.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            let regular = matches!(entry.filemode(), 0o100644 | 0o100755);
+            if let (true, Ok(name)) = (regular, entry.name()) {
+                let path = format!("{parent}{name}");
+                if let Some(rel) = path.strip_prefix(&prefix) {
+                    blobs.insert(rel.to_string(), entry.id());
+                }
+            }
+            git2::TreeWalkResult::Ok
+        });
+        walked.map_err(|e| git_error(dir, "cannot read HEAD's tree", &e))?;
+        drop(head);
+        Ok(Some(HeadTree {
+            repo: std::sync::Mutex::new(repo.repo),
+            blobs,
+        }))
     }
-    Ok(Some(out))
+
+    /// The tree paths of `HEAD`'s regular files, sorted.
+    pub fn files(&self) -> Vec<String> {
+        self.blobs.keys().cloned().collect()
+    }
+
+    pub fn contains(&self, rel: &str) -> bool {
+        self.blobs.contains_key(rel)
+    }
+
+    /// The bytes of `rel` in `HEAD`.
+    pub fn read(&self, rel: &str) -> Option<Vec<u8>> {
+        let oid = self.blobs.get(rel)?;
+        let repo = self.repo.lock().ok()?;
+        let blob = repo.find_blob(*oid).ok()?;
+        Some(blob.content().to_vec())
+    }
 }
 
 /// The repository holding a tree, opened with libgit2 (SPEC §10): status, branch, commits and

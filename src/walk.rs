@@ -28,6 +28,8 @@ pub struct View {
     /// Texts another reader already has (`audit`'s scan hands over the task files and
     /// playbooks the template index will read), each read once more at most from disk.
     pub handed: Arc<Handed>,
+    /// Read from `HEAD`'s objects instead of the disk (a proof's baseline).
+    pub head: Option<Arc<crate::git::HeadTree>>,
 }
 
 /// Texts handed over between readers of one tree, taken by the first read.
@@ -53,6 +55,18 @@ impl View {
             files: tree.files.clone(),
             overlay: Default::default(),
             handed: Arc::default(),
+            head: None,
+        }
+    }
+
+    /// The tree at `root` as `HEAD` has it, each file read from git's objects when asked.
+    pub fn of_head(root: &Path, head: crate::git::HeadTree) -> View {
+        View {
+            root: root.to_path_buf(),
+            files: head.files(),
+            overlay: Default::default(),
+            handed: Arc::default(),
+            head: Some(Arc::new(head)),
         }
     }
 
@@ -64,6 +78,9 @@ impl View {
         if let Some(text) = self.handed.take(rel) {
             return Some(text);
         }
+        if let Some(head) = &self.head {
+            return decode(head.read(rel)?).ok().map(|f| f.text);
+        }
         let path = self.root.join(rel);
         // The walk listed regular files only; any other path may be a symlink or a directory.
         let walked = self.files.binary_search_by(|f| f.as_str().cmp(rel)).is_ok();
@@ -74,6 +91,9 @@ impl View {
     }
 
     pub fn exists(&self, rel: &str) -> bool {
+        if let Some(head) = &self.head {
+            return self.overlay.contains_key(rel) || head.contains(rel);
+        }
         self.overlay.contains_key(rel)
             || std::fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.file_type().is_file())
     }
