@@ -58,7 +58,7 @@ impl Job<'_> {
 
     pub fn run(&self, options: &Options) -> Result<Outcome> {
         let tree = Tree::walk(self.tree)?;
-        if self.envs == Envs::only(Env::Production) && !options.force {
+        if !options.force {
             self.staging_first(&tree)?;
         }
         let plan = plan::plan(&tree, self.migration, self.rules, self.selection(self.envs))?;
@@ -106,23 +106,38 @@ impl Job<'_> {
         })
     }
 
-    /// Staging first (issue 5): production waits while the step's staging edits are pending.
+    /// Staging first (issue 5): an environment waits while the step's edits of an environment
+    /// before it in the rollout (the selector's groups before its default) are pending.
     fn staging_first(&self, tree: &Tree) -> Result<()> {
-        let staging = plan::plan(
-            tree,
-            self.migration,
-            self.rules,
-            self.selection(Envs::only(Env::Staging)),
-        )?;
-        if staging.edits.is_empty() {
+        let selector = &self.migration.selector;
+        let order = selector.rollout(self.migration.all().iter());
+        let selected: Vec<usize> = order
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| self.envs.contains(**e))
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&first) = selected.first() else {
             return Ok(());
+        };
+        for earlier in order[..first].iter().copied() {
+            let pending = plan::plan(
+                tree,
+                self.migration,
+                self.rules,
+                self.selection(Envs::only(earlier)),
+            )?;
+            if !pending.edits.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{earlier} first: {} {earlier} edits of step {} are still pending; apply them \
+                     with `--env {earlier}`, deploy and check {earlier}, then come back (or pass \
+                     --force)",
+                    pending.edits.len(),
+                    self.step
+                )));
+            }
         }
-        Err(Error::Usage(format!(
-            "staging first: {} staging edits of step {} are still pending; apply them with \
-             `--env staging`, deploy and check staging, then come back (or pass --force)",
-            staging.edits.len(),
-            self.step
-        )))
+        Ok(())
     }
 
     /// Proves the planned result (SPEC §6.3), rendered from the planned texts.

@@ -78,7 +78,7 @@ fn run(
     let (planner, found) = std::thread::scope(|scope| {
         let planner = scope.spawn(|| {
             let _unblock = Unblock(&vars);
-            let loaded = EnvVars::load(Arc::clone(&view))?;
+            let loaded = EnvVars::load(Arc::clone(&view), &migration.selector)?;
             let vars = vars.get_or_init(|| Some(loaded)).as_ref();
             Ok(vars.map(|vars| Planner::new(vars, migration, rules, selection).claiming()))
         });
@@ -158,6 +158,7 @@ fn scan_tree(
     let waiting: Mutex<Vec<(String, String)>> = Mutex::default();
     let scan = Scan {
         finder: &finder,
+        selector: &migration.selector,
         suffixes: &suffixes,
         vars,
     };
@@ -171,7 +172,7 @@ fn scan_tree(
     let waiting = waiting.into_inner().unwrap_or_default();
     if let Some(vars) = vars.wait() {
         let built = parallel::map(&waiting, |(path, text)| {
-            scan.built(path, text, &Structure::of(text), vars)
+            scan.built(path, text, &Structure::of(text, scan.selector), vars)
         });
         found.extend(built.into_iter().flatten());
     }
@@ -208,6 +209,7 @@ fn classify<'r>(rules: &'r RuleSet, f: &Finding) -> Option<&'r Rule> {
 /// What the scan of every file shares.
 struct Scan<'s> {
     finder: &'s Finder,
+    selector: &'s crate::migration::Selector,
     suffixes: &'s [String],
     vars: &'s OnceLock<Option<EnvVars>>,
 }
@@ -235,7 +237,7 @@ impl Scan<'_> {
         if literal.is_empty() && !maybe_built {
             return Vec::new();
         }
-        let jinja = Structure::of(&text);
+        let jinja = Structure::of(&text, self.selector);
         let mut out: Vec<Finding> = literal
             .into_iter()
             .map(|r| Finding {
@@ -268,7 +270,10 @@ impl Scan<'_> {
     fn built(&self, path: &str, text: &str, jinja: &Structure, vars: &EnvVars) -> Vec<Finding> {
         let mut out = Vec::new();
         let render = |t: &str, env| vars.render(t, env);
-        for b in self.finder.find_built(text, self.suffixes, render) {
+        for b in self
+            .finder
+            .find_built(text, self.suffixes, &vars.envs(), render)
+        {
             let envs = b
                 .hosts
                 .keys()
@@ -404,7 +409,9 @@ mod tests {
             scan_tree(&tree, &migration, vars, &view.handed, progress).expect("scan")
         };
         let early = OnceLock::new();
-        let _ = early.set(Some(EnvVars::load(Arc::clone(&view)).expect("vars")));
+        let _ = early.set(Some(
+            EnvVars::load(Arc::clone(&view), &crate::migration::testing::selector()).expect("vars"),
+        ));
         let mut first = scan(&early, &indicatif::ProgressBar::hidden());
         let late = OnceLock::new();
         let progress = indicatif::ProgressBar::hidden();
@@ -420,7 +427,10 @@ mod tests {
                     std::thread::yield_now();
                 }
                 let all_scanned = progress.position() == tree.files.len() as u64;
-                let _ = late.set(Some(EnvVars::load(Arc::clone(&view)).expect("vars")));
+                let _ = late.set(Some(
+                    EnvVars::load(Arc::clone(&view), &crate::migration::testing::selector())
+                        .expect("vars"),
+                ));
                 all_scanned
             });
             let second = scan(&late, &progress);

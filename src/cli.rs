@@ -12,7 +12,7 @@ use crate::ansible::EnvVars;
 use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
 use crate::git;
-use crate::migration::{Env, Migration};
+use crate::migration::Migration;
 use crate::plan::{self, Plan, Selection};
 use crate::prove;
 use crate::report;
@@ -50,9 +50,9 @@ struct Global {
     /// A directory of rule files that add to or override the built-in rules by id.
     #[arg(long, global = true, value_name = "DIR")]
     rules: Option<PathBuf>,
-    /// The environments to migrate.
-    #[arg(long, global = true, value_enum, default_value_t = EnvArg::All)]
-    env: EnvArg,
+    /// The environments to migrate: one the migration file declares, or `all`.
+    #[arg(long, global = true, value_name = "NAME|all", default_value = "all")]
+    env: String,
     /// The migration step.
     #[arg(long, global = true, value_enum, default_value_t = StepArg::Two)]
     step: StepArg,
@@ -65,13 +65,6 @@ struct Global {
     /// Print more.
     #[arg(short, long, global = true)]
     verbose: bool,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum EnvArg {
-    Staging,
-    Production,
-    All,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,16 +258,13 @@ fn run(cli: Cli) -> Result<u8> {
         StepArg::Three => 3,
         StepArg::Four => 4,
     };
+    let envs = selected_envs(&g.env, &migration)?;
     let config = Config {
         tree: g.dir.clone(),
         migration,
         rules,
         step,
-        envs: match g.env {
-            EnvArg::Staging => Envs::only(Env::Staging),
-            EnvArg::Production => Envs::only(Env::Production),
-            EnvArg::All => Envs::ALL,
-        },
+        envs,
         quiet: g.quiet,
         verbose: g.verbose,
     };
@@ -282,7 +272,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Plan { format } => plan_command(&config, format),
         Command::Apply(args) => apply_command(&config, args),
         Command::Rules { command } => rules_command(&config, command),
-        Command::Render { template } => render_command(&config, &template, g.env),
+        Command::Render { template } => render_command(&config, &template),
         Command::Verify => verify_command(&config),
         Command::Audit {
             explain: Some(target),
@@ -370,7 +360,7 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
     let selection = Selection {
         step: 2,
-        envs: Envs::ALL,
+        envs: config.migration.all(),
     };
     let found = crate::audit::audit(
         &tree,
@@ -562,15 +552,29 @@ fn apply_command(config: &Config, args: ApplyArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn render_command(config: &Config, template: &str, env: EnvArg) -> Result<u8> {
-    let env = if env == EnvArg::Staging {
-        Env::Staging
-    } else {
-        Env::Production
+/// `--env`: `all`, or an environment the migration declares (else a usage error naming them).
+fn selected_envs(name: &str, migration: &Migration) -> Result<Envs> {
+    if name == "all" {
+        return Ok(migration.all());
+    }
+    migration.env_named(name).map(Envs::only).ok_or_else(|| {
+        let names: Vec<&str> = migration.envs.keys().map(|e| e.name()).collect();
+        Error::Usage(format!(
+            "--env {name}: the migration declares {}; use one of them or `all`",
+            names.join(", ")
+        ))
+    })
+}
+
+/// Renders one template for the first selected environment (`--env`).
+fn render_command(config: &Config, template: &str) -> Result<u8> {
+    let Some(env) = config.envs.iter().next() else {
+        return Ok(0);
     };
     let tree = Tree::walk(&config.tree)?;
-    let vars = EnvVars::load(std::sync::Arc::new(View::of(&tree)))?;
-    let playbooks = crate::ansible::tasks::Playbooks::load(vars.renderer().view());
+    let selector = &config.migration.selector;
+    let vars = EnvVars::load(std::sync::Arc::new(View::of(&tree)), selector)?;
+    let playbooks = crate::ansible::tasks::Playbooks::load(vars.renderer().view(), selector);
     let task_vars = playbooks
         .vars_for(&vars, template, env)
         .unwrap_or_else(|| vars.vars(env).clone());

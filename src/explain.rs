@@ -10,7 +10,7 @@ use crate::ansible::EnvVars;
 use crate::ansible::tasks::Playbooks;
 use crate::error::{Error, Position, Result};
 use crate::find::Finder;
-use crate::migration::{Env, Migration};
+use crate::migration::Migration;
 use crate::walk::View;
 
 /// Parses `FILE:LINE`.
@@ -49,8 +49,9 @@ pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) 
     if names.is_empty() {
         return Ok(out);
     }
-    let vars = EnvVars::load(Arc::clone(&view))?;
-    let playbooks = Playbooks::load(&view);
+    let selector = &migration.selector;
+    let vars = EnvVars::load(Arc::clone(&view), selector)?;
+    let playbooks = Playbooks::load(&view, selector);
     for name in names {
         chain(&mut out, &vars, &playbooks, file, &name);
     }
@@ -60,7 +61,7 @@ pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) 
 fn chain(out: &mut String, vars: &EnvVars, playbooks: &Playbooks, file: &str, name: &str) {
     let _ = writeln!(out, "  `{name}`:");
     let renderer = vars.renderer();
-    for env in Env::ALL {
+    for env in vars.envs() {
         let defs = playbooks.trace(vars, file, name, env);
         let value = playbooks.vars_for(vars, file, env).and_then(|task_vars| {
             renderer

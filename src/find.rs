@@ -154,7 +154,7 @@ impl Finder {
     }
 }
 
-/// A hostname built by Jinja (`registry{{ env_suffix }}.example.org`): where it is written, and
+/// A hostname built by Jinja (`registry{{ suffix }}.example.org`): where it is written, and
 /// the host of the migration it renders to in each environment that makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Built {
@@ -183,6 +183,7 @@ impl Finder {
         &self,
         text: &str,
         suffixes: &[String],
+        envs: &[Env],
         render: impl Fn(&str, Env) -> Option<String>,
     ) -> Vec<Built> {
         let mut out = Vec::new();
@@ -198,8 +199,9 @@ impl Finder {
                 {
                     continue;
                 }
-                let hosts: BTreeMap<Env, String> = Env::ALL
-                    .into_iter()
+                let hosts: BTreeMap<Env, String> = envs
+                    .iter()
+                    .copied()
                     .filter_map(|env| {
                         let rendered = render(token, env)?;
                         let found = self.find_literal(&rendered);
@@ -418,17 +420,36 @@ mod tests {
         let render = |t: &str, env: Env| {
             Some(t.replace(
                 "{{ env_suffix }}",
-                if env == Env::Staging { ".stg" } else { "" },
+                if env == crate::migration::testing::stg() {
+                    ".stg"
+                } else {
+                    ""
+                },
             ))
         };
-        let built = finder.find_built(text, &suffixes(&["registry.example.org".into()]), render);
+        let envs = [
+            crate::migration::testing::prod(),
+            crate::migration::testing::stg(),
+        ];
+        let built = finder.find_built(
+            text,
+            &suffixes(&["registry.example.org".into()]),
+            &envs,
+            render,
+        );
         assert_eq!(built.len(), 1);
         assert_eq!(
             &text[built[0].start..built[0].end],
             "registry{{ env_suffix }}.example.org"
         );
-        assert_eq!(built[0].hosts[&Env::Staging], "registry.stg.example.org");
-        assert_eq!(built[0].hosts[&Env::Production], "registry.example.org");
+        assert_eq!(
+            built[0].hosts[&crate::migration::testing::stg()],
+            "registry.stg.example.org"
+        );
+        assert_eq!(
+            built[0].hosts[&crate::migration::testing::prod()],
+            "registry.example.org"
+        );
     }
 
     #[test]

@@ -16,28 +16,170 @@ use crate::error::{Error, Position, Result};
 /// The embedded default: Fedora's plan.
 pub const DEFAULT: &str = include_str!("defaults/migration.yaml");
 
-/// A deployment environment. Fedora's inventory knows exactly these two (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Env {
-    Production,
-    Staging,
-}
+/// A deployment environment: one of the names the migration file declares (SPEC §3). A small
+/// copyable id for an interned name; environments order by name, so every output lists them
+/// alphabetically whatever they are called.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Env(u8);
+
+/// The most environments one run can name (they are a bit set, [`crate::formats::jinja::Envs`]).
+pub const MAX_ENVS: usize = 64;
+
+/// Interned environment names, by id. Names are few and live as long as the run: leaked.
+static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
 
 impl Env {
-    pub const ALL: [Env; 2] = [Env::Production, Env::Staging];
+    /// The environment called `name` (`None` past [`MAX_ENVS`] names, or a poisoned lock).
+    pub fn named(name: &str) -> Option<Env> {
+        let mut names = NAMES.lock().ok()?;
+        if let Some(id) = names.iter().position(|n| *n == name) {
+            return u8::try_from(id).ok().map(Env);
+        }
+        if names.len() >= MAX_ENVS {
+            return None;
+        }
+        names.push(Box::leak(name.to_string().into_boxed_str()));
+        u8::try_from(names.len() - 1).ok().map(Env)
+    }
+
+    /// Every environment named so far in this run, by name.
+    pub fn interned() -> Vec<Env> {
+        let count = NAMES.lock().map_or(0, |n| n.len());
+        let mut out: Vec<Env> = (0..count)
+            .filter_map(|i| u8::try_from(i).ok().map(Env))
+            .collect();
+        out.sort();
+        out
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Env::Production => "production",
-            Env::Staging => "staging",
-        }
+        NAMES
+            .lock()
+            .ok()
+            .and_then(|n| n.get(usize::from(self.0)).copied())
+            .unwrap_or("?")
+    }
+
+    /// The bit this environment has in a set.
+    pub fn bit(self) -> u64 {
+        1u64 << self.0
+    }
+}
+
+impl Ord for Env {
+    fn cmp(&self, other: &Env) -> std::cmp::Ordering {
+        self.name().cmp(other.name()).then(self.0.cmp(&other.0))
+    }
+}
+
+impl PartialOrd for Env {
+    fn partial_cmp(&self, other: &Env) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
 impl fmt::Display for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Env {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Env, D::Error> {
+        let name = String::deserialize(d)?;
+        Env::named(&name).ok_or_else(|| serde::de::Error::custom("too many environment names"))
+    }
+}
+
+/// A per-environment value as regshift writes it: `VARIABLE == 'TESTED'` picks `tested`'s value,
+/// anything else `otherwise`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split<'s> {
+    pub variable: &'s str,
+    /// The variable's value in `tested`.
+    pub value: &'s str,
+    pub tested: Env,
+    pub otherwise: Env,
+}
+
+impl Split<'_> {
+    /// The condition naming the tested environment: `VAR == 'VALUE'`.
+    pub fn condition(&self) -> String {
+        format!("{} == '{}'", self.variable, self.value)
+    }
+}
+
+/// How the tree tells the environments apart (SPEC §3 `selector`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    /// The variable whose value tells the environment (Fedora: `env`), set in each
+    /// environment's group variables; conditions on it decide which environments a template
+    /// branch, a `when:` or a split serves.
+    pub variable: Option<String>,
+    /// The variable's value per environment, where it is not the environment's name.
+    pub values: BTreeMap<Env, String>,
+    /// Inventory groups whose hosts belong to an environment (Fedora: `staging`); their
+    /// `group_vars` file holds that environment's variables.
+    pub groups: BTreeMap<String, Env>,
+    /// The environment of hosts in none of `groups` (the only one, when there is one).
+    pub default: Env,
+    /// A variable each environment sets to the suffix of its host names.
+    pub suffix_variable: Option<String>,
+}
+
+impl Selector {
+    /// The selector variable's value in `env` (its name unless `values` says otherwise).
+    pub fn value_of(&self, env: Env) -> &str {
+        self.values.get(&env).map_or(env.name(), String::as_str)
+    }
+
+    /// Every environment: those chosen by a group and the default one, by name.
+    pub fn envs(&self) -> Vec<Env> {
+        let mut out: Vec<Env> = self.groups.values().copied().collect();
+        out.push(self.default);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// How a value that differs per environment is written (SPEC §6.7): two environments told
+    /// apart by the variable, the one a group chooses tested, the default otherwise. `None` for
+    /// one environment (never split) or more than two.
+    pub fn split(&self) -> Option<Split<'_>> {
+        let variable = self.variable.as_deref()?;
+        let envs = self.envs();
+        let [a, b] = envs.as_slice() else {
+            return None;
+        };
+        let tested = if *a == self.default { *b } else { *a };
+        Some(Split {
+            variable,
+            value: self.value_of(tested),
+            tested,
+            otherwise: self.default,
+        })
+    }
+
+    /// The inventory group whose hosts are in `env`, if any.
+    pub fn group_of(&self, env: Env) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|(_, e)| **e == env)
+            .map(|(g, _)| g.as_str())
+    }
+
+    /// The environments in the order a rollout takes them: those chosen by a group (staging)
+    /// before the default one (production).
+    pub fn rollout(&self, envs: impl IntoIterator<Item = Env>) -> Vec<Env> {
+        let mut out: Vec<Env> = envs.into_iter().collect();
+        out.sort_by_key(|e| (*e == self.default, *e));
+        out
     }
 }
 
@@ -126,6 +268,8 @@ pub struct Migration {
     /// Where it came from, for error messages (`<embedded>` for the default).
     pub source: String,
     pub envs: BTreeMap<Env, EnvMigration>,
+    /// How the tree tells the environments apart.
+    pub selector: Selector,
     /// Whole-hostname globs of the old registry's infrastructure; audited, never mapped.
     pub related: Vec<String>,
 }
@@ -154,9 +298,19 @@ impl Migration {
         raw.validate(path, text)
     }
 
-    pub fn env(&self, env: Env) -> &EnvMigration {
-        // Validation guarantees both environments exist.
-        &self.envs[&env]
+    /// What the migration says for `env` (`None`: not one of its environments).
+    pub fn env(&self, env: Env) -> Option<&EnvMigration> {
+        self.envs.get(&env)
+    }
+
+    /// Every environment the migration declares.
+    pub fn all(&self) -> crate::formats::jinja::Envs {
+        crate::formats::jinja::Envs::of(self.envs.keys().copied())
+    }
+
+    /// The declared environment called `name`.
+    pub fn env_named(&self, name: &str) -> Option<Env> {
+        self.envs.keys().copied().find(|e| e.name() == name)
     }
 
     /// The registry whose `from` is exactly `host` (hosts compare case-insensitively).
@@ -247,16 +401,23 @@ fn first_line(message: &str) -> String {
 #[serde(deny_unknown_fields)]
 struct RawMigration {
     version: Spanned<u32>,
-    environments: RawEnvs,
+    environments: BTreeMap<String, RawEnv>,
+    selector: Option<Spanned<RawSelector>>,
     #[serde(default)]
     related: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEnvs {
-    production: Option<RawEnv>,
-    staging: Option<RawEnv>,
+struct RawSelector {
+    variable: Option<String>,
+    /// Inventory group → environment name.
+    #[serde(default)]
+    groups: BTreeMap<String, String>,
+    /// Environment name → the variable's value there (default: the name).
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+    suffix_variable: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -300,24 +461,31 @@ impl RawMigration {
                 format!("unsupported version {}, expected 1", self.version.value),
             ));
         }
+        let located = |key: &str, message: String| {
+            let offset = text.find(&format!("{key}:")).unwrap_or(0);
+            Error::at(path, text, offset, message)
+        };
+        if self.environments.is_empty() {
+            return Err(located(
+                "environments",
+                "`environments` declares none".into(),
+            ));
+        }
         let mut envs = BTreeMap::new();
-        let listed = [
-            (Env::Production, self.environments.production),
-            (Env::Staging, self.environments.staging),
-        ];
-        for (env, raw) in listed {
-            let Some(raw) = raw else {
-                let offset = text.find("environments:").unwrap_or(0);
-                return Err(Error::at(
-                    path,
-                    text,
-                    offset,
-                    format!("missing environment `{env}` under `environments`"),
+        for (name, raw) in self.environments {
+            if !is_identifier(&name.replace('-', "_")) {
+                return Err(located(
+                    "environments",
+                    format!("environment name `{name}` is not a plain name"),
                 ));
-            };
+            }
+            let env = Env::named(&name).ok_or_else(|| {
+                located("environments", format!("more than {MAX_ENVS} environments"))
+            })?;
             envs.insert(env, raw.validate(path)?);
         }
         check_unique_from(path, &envs)?;
+        let selector = selector(path, text, self.selector, &envs)?;
         let mut related = Vec::new();
         for glob in self.related {
             if !is_hostname(&glob.value.replace('*', "x")) {
@@ -332,6 +500,7 @@ impl RawMigration {
         Ok(Migration {
             source: path.display().to_string(),
             envs,
+            selector,
             related,
         })
     }
@@ -383,6 +552,86 @@ impl RawEnv {
     }
 }
 
+/// The selector as written, checked against the environments: groups name declared
+/// environments, and exactly one environment is chosen by no group (the default). Several
+/// environments need a selector; one needs none.
+fn selector(
+    path: &Path,
+    text: &str,
+    raw: Option<Spanned<RawSelector>>,
+    envs: &BTreeMap<Env, EnvMigration>,
+) -> Result<Selector> {
+    let names: Vec<Env> = envs.keys().copied().collect();
+    let Some(raw) = raw else {
+        return match names.as_slice() {
+            [only] => Ok(Selector {
+                variable: None,
+                values: BTreeMap::new(),
+                groups: BTreeMap::new(),
+                default: *only,
+                suffix_variable: None,
+            }),
+            _ => Err(Error::at(
+                path,
+                text,
+                text.find("environments:").unwrap_or(0),
+                "several environments need a `selector` (how the tree tells them apart: `variable`, `groups`)".to_string(),
+            )),
+        };
+    };
+    let mut groups = BTreeMap::new();
+    for (group, name) in &raw.value.groups {
+        let env = names.iter().copied().find(|e| e.name() == name).ok_or_else(|| {
+            at(path, &raw, format!("selector group `{group}` names `{name}`, which `environments` does not declare"))
+        })?;
+        groups.insert(group.clone(), env);
+    }
+    let ungrouped: Vec<Env> = names
+        .iter()
+        .copied()
+        .filter(|e| !groups.values().any(|g| g == e))
+        .collect();
+    let [default] = ungrouped.as_slice() else {
+        return Err(at(
+            path,
+            &raw,
+            "exactly one environment must be chosen by no selector group (the hosts in none)"
+                .into(),
+        ));
+    };
+    let mut values = BTreeMap::new();
+    for (name, value) in &raw.value.values {
+        let env = names
+            .iter()
+            .copied()
+            .find(|e| e.name() == name)
+            .ok_or_else(|| {
+                at(
+                    path,
+                    &raw,
+                    format!("selector value for `{name}`, which `environments` does not declare"),
+                )
+            })?;
+        values.insert(env, value.clone());
+    }
+    for var in raw.value.variable.iter().chain(&raw.value.suffix_variable) {
+        if !is_identifier(var) {
+            return Err(at(
+                path,
+                &raw,
+                format!("`{var}` is not an Ansible variable name"),
+            ));
+        }
+    }
+    Ok(Selector {
+        variable: raw.value.variable.clone(),
+        values,
+        groups,
+        default: *default,
+        suffix_variable: raw.value.suffix_variable.clone(),
+    })
+}
+
 fn check_unique_from(path: &Path, envs: &BTreeMap<Env, EnvMigration>) -> Result<()> {
     let mut seen: BTreeMap<&str, Env> = BTreeMap::new();
     for (env, m) in envs {
@@ -421,13 +670,16 @@ mod tests {
         let cand = m
             .by_host("candidate-registry.stg.fedoraproject.org")
             .expect("mapped");
-        assert_eq!(cand.env, Env::Staging);
+        assert_eq!(cand.env, crate::migration::testing::stg());
         assert_eq!(
             cand.registry.to.to_string(),
             "quay.io/fedora-testing-candidate"
         );
         assert_eq!(
-            m.env(Env::Production).credentials.username_var,
+            m.env(crate::migration::testing::prod())
+                .expect("declared")
+                .credentials
+                .username_var,
             "quay_io_username"
         );
         assert!(m.by_host("cdn.registry.fedoraproject.org").is_none());
@@ -477,11 +729,44 @@ mod tests {
     }
 
     #[test]
-    fn missing_environment_is_refused() {
-        let text = "version: 1\nenvironments:\n  production:\n    registries: {}\n    credentials: {username_var: u, password_var: p}\n";
-        let msg = Migration::parse(Path::new("m.yaml"), text)
-            .expect_err("missing")
+    fn one_environment_needs_no_selector_and_two_do() {
+        let one = "version: 1\nenvironments:\n  live:\n    registries: {}\n    credentials: {username_var: u, password_var: p}\n";
+        let m = Migration::parse(Path::new("m.yaml"), one).expect("one environment");
+        assert_eq!(m.selector.default.name(), "live");
+        assert!(m.selector.split().is_none(), "one environment never splits");
+        let two = format!(
+            "{one}  test:\n    registries: {{}}\n    credentials: {{username_var: u2, password_var: p2}}\n"
+        );
+        let msg = Migration::parse(Path::new("m.yaml"), &two)
+            .expect_err("two without a selector")
             .to_string();
-        assert!(msg.contains("missing environment `staging`"), "{msg}");
+        assert!(msg.contains("need a `selector`"), "{msg}");
+        let grouped = format!("{two}selector: {{variable: stage, groups: {{testers: test}}}}\n");
+        let m = Migration::parse(Path::new("m.yaml"), &grouped).expect("selector");
+        let split = m.selector.split().expect("two environments split");
+        assert_eq!(split.condition(), "stage == 'test'");
+        assert_eq!(split.otherwise.name(), "live");
+    }
+}
+
+/// The embedded migration's environments and selector, for unit tests elsewhere.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Env, Migration, Selector};
+
+    fn embedded() -> Migration {
+        Migration::embedded().expect("the embedded migration parses")
+    }
+
+    pub fn prod() -> Env {
+        embedded().env_named("production").expect("declared")
+    }
+
+    pub fn stg() -> Env {
+        embedded().env_named("staging").expect("declared")
+    }
+
+    pub fn selector() -> Selector {
+        embedded().selector
     }
 }

@@ -65,10 +65,10 @@ struct Renderings {
 }
 
 impl Renderings {
-    fn new(view: Arc<View>) -> Result<Renderings> {
-        let playbooks = Playbooks::load(&view);
+    fn new(view: Arc<View>, selector: &crate::migration::Selector) -> Result<Renderings> {
+        let playbooks = Playbooks::load(&view, selector);
         Ok(Renderings {
-            vars: EnvVars::load(view)?,
+            vars: EnvVars::load(view, selector)?,
             playbooks,
         })
     }
@@ -108,13 +108,14 @@ pub fn prove(
 ) -> Result<Report> {
     let isolate = baseline.as_ref().is_some_and(|b| b.isolate);
     let baseline = baseline.map(|b| b.view);
-    let now = Renderings::new(view)?;
-    let before = baseline.map(Renderings::new).transpose()?;
+    let selector = &migration.selector;
+    let now = Renderings::new(view, selector)?;
+    let before = baseline.map(|b| Renderings::new(b, selector)).transpose()?;
     let mut report = Report::default();
     let mut compared = BTreeMap::new();
     for rule in &rules.rules {
         for proof in &rule.proofs {
-            for env in proof.envs.iter() {
+            for env in proof.envs.intersect(migration.all()).iter() {
                 let scope = Scope {
                     migration,
                     env,

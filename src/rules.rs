@@ -634,6 +634,18 @@ impl RuleSpec {
                 ));
             }
         };
+        let declared = |env: &Env| migration.envs.contains_key(env);
+        let named = self.environment.iter().chain(
+            self.prove
+                .iter()
+                .flat_map(|p| p.environments.iter().flatten()),
+        );
+        if let Some(unknown) = named.clone().find(|e| !declared(e)) {
+            return Err(bad(
+                "environment",
+                format!("`{unknown}` is not an environment of {}", migration.source),
+            ));
+        }
         let proofs = self
             .prove
             .iter()

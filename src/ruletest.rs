@@ -20,7 +20,6 @@ use crate::plan::{self, Selection};
 use crate::rules::{Rule, RuleSet};
 use std::sync::Arc;
 
-use crate::formats::jinja::Envs;
 use crate::prove;
 use crate::walk::{Tree, View};
 
@@ -113,7 +112,7 @@ fn run_classification(case: &Path, rule: &Rule, migration: &Migration) -> Result
     let tree = Tree::walk(&case.join("tree"))?;
     let selection = Selection {
         step: 2,
-        envs: Envs::ALL,
+        envs: migration.all(),
     };
     let found = crate::audit::audit(
         &tree,
@@ -159,7 +158,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     };
     let selection = Selection {
         step: rule.step,
-        envs: Envs::ALL,
+        envs: migration.all(),
     };
     let before = Tree::walk(&case.join("before"))?;
     let after = Tree::walk(&case.join("after"))?;
@@ -198,7 +197,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         }),
         migration,
         &only,
-        Envs::ALL,
+        migration.all(),
     )?;
     failures.extend(proven.failures.iter().map(|f| {
         format!(
@@ -206,7 +205,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
             f.template, f.env, f.what, f.expected, f.got
         )
     }));
-    let unproven = prove::prove(before_view, None, migration, &only, Envs::ALL)?;
+    let unproven = prove::prove(before_view, None, migration, &only, migration.all())?;
     if !keeps && !rule.proofs.is_empty() && unproven.checks > 0 && unproven.failures.is_empty() {
         failures
             .push("before/ already keeps every promise: the proofs cannot fail here".to_string());

@@ -44,7 +44,8 @@ pub fn series(
     migration: &Migration,
     signoff: Option<&str>,
 ) -> Vec<CommitSpec> {
-    let groups = groups(plan);
+    let rollout = migration.selector.rollout(migration.all().iter());
+    let groups = groups(plan, &rollout);
     let mut applied: Vec<&Edit> = Vec::new();
     groups
         .into_iter()
@@ -64,9 +65,9 @@ pub fn series(
 }
 
 /// (rule, environments, edits) per commit, by rule id (the order `rules list` shows); a rule
-/// whose edits each change one environment, both environments among them, becomes two commits,
-/// staging first.
-fn groups(plan: &Plan) -> Vec<(String, Envs, Vec<&Edit>)> {
+/// whose edits each change one environment, several environments among them, becomes a commit
+/// per environment, in rollout order (staging first).
+fn groups<'p>(plan: &'p Plan, rollout: &[Env]) -> Vec<(String, Envs, Vec<&'p Edit>)> {
     let mut by_rule: BTreeMap<&str, Vec<&Edit>> = BTreeMap::new();
     for e in &plan.edits {
         by_rule.entry(&e.rule).or_default().push(e);
@@ -77,10 +78,9 @@ fn groups(plan: &Plan) -> Vec<(String, Envs, Vec<&Edit>)> {
         edits.sort_by(|a, b| (&a.path, a.range.start).cmp(&(&b.path, b.range.start)));
         let single = |env| edits.iter().all(|e| e.envs == Envs::only(env));
         let separate = edits.iter().all(|e| e.envs.iter().count() == 1)
-            && !single(Env::Staging)
-            && !single(Env::Production);
+            && !rollout.iter().any(|env| single(*env));
         if separate {
-            for env in [Env::Staging, Env::Production] {
+            for env in rollout.iter().copied() {
                 let part = edits
                     .iter()
                     .copied()
@@ -169,7 +169,7 @@ fn subject(rule: &str, envs: Envs, edits: &[&Edit], migration: &Migration) -> St
         })
 }
 
-/// `needle` in `text` as a whole name: `quay.io/fedora` is not in `quay.io/fedora-candidate`,
+/// `needle` in `text` as a whole name: `reg.example/a` is not in `reg.example/a-b`,
 /// nor `registry.example.org` in `candidate-registry.example.org`.
 fn contains_word(text: &str, needle: &str) -> bool {
     let part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';

@@ -82,7 +82,7 @@ impl Template {
 }
 
 fn render_piece(piece: &Piece, scope: &Scope<'_>) -> Option<String> {
-    let env = scope.migration.env(scope.env);
+    let env = scope.migration.env(scope.env)?;
     Some(match piece {
         Piece::Text(t) => t.clone(),
         Piece::Registry => scope.registry?.to_string(),
@@ -112,7 +112,7 @@ fn render_piece(piece: &Piece, scope: &Scope<'_>) -> Option<String> {
 }
 
 fn placeholder(name: &str, migration: &Migration) -> Result<Piece, String> {
-    for env in Env::ALL {
+    for env in migration.envs.keys().copied() {
         if let Some(rest) = name
             .strip_prefix(env.name())
             .and_then(|r| r.strip_prefix('.'))
@@ -178,12 +178,12 @@ mod tests {
         .expect("ok");
         let prod = t.render(&Scope {
             migration: &m,
-            env: Env::Production,
+            env: crate::migration::testing::prod(),
             registry: None,
         });
         let stg = t.render(&Scope {
             migration: &m,
-            env: Env::Staging,
+            env: crate::migration::testing::stg(),
             registry: None,
         });
         assert_eq!(
@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(
             t.render(&Scope {
                 migration: &m,
-                env: Env::Production,
+                env: crate::migration::testing::prod(),
                 registry: None
             }),
             None
@@ -216,7 +216,7 @@ mod tests {
         let t = Template::parse("${production.registries.stable.to}", &m).expect("ok");
         let stg = t.render(&Scope {
             migration: &m,
-            env: Env::Staging,
+            env: crate::migration::testing::stg(),
             registry: None,
         });
         assert_eq!(stg.as_deref(), Some("quay.io/fedora"));

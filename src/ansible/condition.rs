@@ -2,10 +2,10 @@
 //! task serves is decided by evaluating its condition with that environment's variables, never by
 //! comparing its text.
 //!
-//! A condition often reads variables the tree cannot know (a host's own `koji_instance`, facts,
+//! A condition often reads variables the tree cannot know (a host's own `site`, facts,
 //! secrets). Such a clause is *unknown*, not false: the condition is false in an environment only
-//! when a clause whose variables are all known is false there (`env == "production" and
-//! koji_instance != 'secondary'` is false in staging, and may hold in production).
+//! when a clause whose variables are all known is false there (`env == "prod" and
+//! site != 'backup'` is false in staging, and may hold in production).
 
 use std::collections::BTreeSet;
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::{Definition, Layer};
-use crate::migration::Env;
+use crate::migration::{Env, Selector};
 use crate::walk::View;
 
 const DIR: &str = "inventory/";
@@ -29,12 +29,16 @@ pub struct Inventory {
     /// Per host: its groups in Ansible's order (all, then by depth and name); computed once,
     /// because walking the group graph per host dominated `plan`.
     memberships: BTreeMap<String, Vec<String>>,
-    staging: BTreeSet<String>,
+    /// Per host in one of the selector's groups: its environment (others are the default's).
+    env_hosts: BTreeMap<String, Env>,
+    /// The environment of hosts in no selector group.
+    default_env: Option<Env>,
 }
 
 impl Inventory {
-    /// Reads the inventory files of the tree (none: an empty inventory).
-    pub fn load(view: &View) -> Inventory {
+    /// Reads the inventory files of the tree (none: an empty inventory); hosts belong to
+    /// environments as `selector` says.
+    pub fn load(view: &View, selector: &Selector) -> Inventory {
         let mut inv = Inventory::default();
         let files = view.files.iter().filter(|f| {
             f.strip_prefix(DIR)
@@ -46,6 +50,7 @@ impl Inventory {
             }
         }
         inv.index();
+        inv.assign(selector);
         inv
     }
 
@@ -78,7 +83,16 @@ impl Inventory {
             })
             .collect();
         self.memberships = memberships;
-        self.staging = self.members("staging").into_iter().collect();
+    }
+
+    /// Assigns hosts to environments as `selector` says (its groups; the rest to its default).
+    fn assign(&mut self, selector: &Selector) {
+        self.default_env = Some(selector.default);
+        for (group, env) in &selector.groups {
+            for host in self.members(group) {
+                self.env_hosts.entry(host).or_insert(*env);
+            }
+        }
     }
 
     fn read(&mut self, text: &str) {
@@ -207,20 +221,16 @@ impl Inventory {
             .unwrap_or_else(|| vec!["all".to_string()])
     }
 
-    /// The environment a host belongs to: staging when it is in the `staging` group.
-    pub fn env_of(&self, host: &str) -> Env {
-        if self.staging.contains(host) {
-            Env::Staging
-        } else {
-            Env::Production
-        }
+    /// The environment a host belongs to: that of the selector group it is in, or the default.
+    pub fn env_of(&self, host: &str) -> Option<Env> {
+        self.env_hosts.get(host).copied().or(self.default_env)
     }
 
     /// The first host of `pattern`, in inventory order, that belongs to `env`.
     pub fn first_host(&self, pattern: &str, env: Env) -> Option<String> {
         self.select(pattern)
             .into_iter()
-            .find(|h| self.env_of(h) == env)
+            .find(|h| self.env_of(h) == Some(env))
     }
 
     /// The definitions a host sees from the inventory, lowest precedence first.
@@ -349,6 +359,7 @@ mod tests {
         let mut inv = Inventory::default();
         inv.read("[buildvm]\nvm01.example\nvm02.example\n[buildvm_stg]\nvm01.stg.example\n[staging]\nvm01.stg.example\n[builders:children]\nbuildvm\nbuildvm_stg\n[buildvm:vars]\nx=1\n");
         inv.index();
+        inv.assign(&crate::migration::testing::selector());
         inv
     }
 
@@ -372,7 +383,7 @@ mod tests {
             ["vm01.example", "vm02.example", "vm01.stg.example"]
         );
         assert_eq!(
-            inv.first_host("buildvm:buildvm_stg", Env::Staging)
+            inv.first_host("buildvm:buildvm_stg", crate::migration::testing::stg())
                 .as_deref(),
             Some("vm01.stg.example")
         );

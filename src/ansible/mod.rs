@@ -23,7 +23,7 @@ use minijinja::Value;
 use crate::error::Result;
 use crate::formats::jinja::{self, Envs};
 use crate::formats::{tree::Node, yaml};
-use crate::migration::Env;
+use crate::migration::{Env, Selector};
 use crate::walk::View;
 use render::{Context, Renderer, Vars, template_vars};
 
@@ -33,39 +33,54 @@ pub struct EnvVars {
     contexts: BTreeMap<Env, Context>,
     defs: BTreeMap<Env, Vec<Definition>>,
     renderer: Renderer,
+    selector: Selector,
 }
 
+/// Ansible's group of every host; each environment's own group (the selector's) overlays it.
 const ALL: &str = "inventory/group_vars/all";
-const STAGING: &str = "inventory/group_vars/staging";
 
 impl EnvVars {
-    /// Reads the group_vars of the tree; absent files give just `env`.
-    pub fn load(view: Arc<View>) -> Result<EnvVars> {
+    /// Reads the group_vars of the tree per environment of `selector`: `all`, overlaid with the
+    /// environment's group when it has one; the selector's variable is the environment's name
+    /// where the tree does not set it. Absent files give just that.
+    pub fn load(view: Arc<View>, selector: &Selector) -> Result<EnvVars> {
         let all_defs = read_defs(&view, ALL, Layer::GroupVars)?;
-        let mut staging_defs = all_defs.clone();
-        staging_defs.extend(read_defs(&view, STAGING, Layer::GroupVars)?);
-        let defs = BTreeMap::from([(Env::Production, all_defs), (Env::Staging, staging_defs)]);
-        let all = merge(&defs[&Env::Production]);
-        let mut staging = merge(&defs[&Env::Staging]);
         let renderer = Renderer::new(view);
-        let mut production = all;
-        production
-            .entry("env".into())
-            .or_insert_with(|| Value::from(Env::Production.name()));
-        staging
-            .entry("env".into())
-            .or_insert_with(|| Value::from(Env::Staging.name()));
-        let vars = BTreeMap::from([
-            (Env::Production, template_vars(&renderer, &production)),
-            (Env::Staging, template_vars(&renderer, &staging)),
-        ]);
+        let mut defs = BTreeMap::new();
+        let mut vars = BTreeMap::new();
+        for env in selector.envs() {
+            let mut of_env = all_defs.clone();
+            if let Some(group) = selector.group_of(env) {
+                let file = format!("inventory/group_vars/{group}");
+                of_env.extend(read_defs(renderer.view(), &file, Layer::GroupVars)?);
+            }
+            let mut merged = merge(&of_env);
+            if let Some(var) = &selector.variable {
+                merged
+                    .entry(var.clone())
+                    .or_insert_with(|| Value::from(selector.value_of(env)));
+            }
+            vars.insert(env, template_vars(&renderer, &merged));
+            defs.insert(env, of_env);
+        }
         let contexts = vars.iter().map(|(env, v)| (*env, v.into())).collect();
         Ok(EnvVars {
             vars,
             contexts,
             defs,
             renderer,
+            selector: selector.clone(),
         })
+    }
+
+    /// How the tree tells its environments apart.
+    pub fn selector(&self) -> &Selector {
+        &self.selector
+    }
+
+    /// Every environment.
+    pub fn envs(&self) -> Vec<Env> {
+        self.vars.keys().copied().collect()
     }
 
     /// Where the group variables of `env` are defined, lowest precedence first.
@@ -113,7 +128,7 @@ impl EnvVars {
                 .collect(),
             _ => Vec::new(),
         };
-        Env::ALL
+        self.envs()
             .into_iter()
             .filter(|env| {
                 exprs
@@ -239,7 +254,10 @@ mod tests {
     fn renders_env_suffix_per_environment() {
         let overlay = [
             (ALL, "env: production\nenv_suffix: \"\"\n"),
-            (STAGING, "env: staging\nenv_suffix: .stg\n"),
+            (
+                "inventory/group_vars/staging",
+                "env: staging\nenv_suffix: .stg\n",
+            ),
         ];
         let overlay = overlay
             .iter()
@@ -251,16 +269,22 @@ mod tests {
             overlay,
             ..Default::default()
         };
-        let vars = EnvVars::load(Arc::new(view)).expect("load");
+        let vars =
+            EnvVars::load(Arc::new(view), &crate::migration::testing::selector()).expect("load");
         let src = "c-reg{{ env_suffix }}.example.org";
         assert_eq!(
-            vars.render(src, Env::Production).as_deref(),
+            vars.render(src, crate::migration::testing::prod())
+                .as_deref(),
             Some("c-reg.example.org")
         );
         assert_eq!(
-            vars.render(src, Env::Staging).as_deref(),
+            vars.render(src, crate::migration::testing::stg())
+                .as_deref(),
             Some("c-reg.stg.example.org")
         );
-        assert_eq!(vars.render("{{ unknown }}", Env::Staging), None);
+        assert_eq!(
+            vars.render("{{ unknown }}", crate::migration::testing::stg()),
+            None
+        );
     }
 }

@@ -25,6 +25,7 @@ use crate::find::lines_holding;
 use crate::formats::tree::Node;
 use crate::formats::{jinja, yaml};
 use crate::migration::Env;
+use crate::migration::Selector;
 use crate::parallel;
 use crate::walk::View;
 
@@ -591,9 +592,9 @@ pub struct Playbooks {
 }
 
 impl Playbooks {
-    pub fn load(view: &View) -> Playbooks {
+    pub fn load(view: &View, selector: &Selector) -> Playbooks {
         Playbooks {
-            inventory: Inventory::load(view),
+            inventory: Inventory::load(view, selector),
             cache: Cache::default(),
             first_hosts: Mutex::default(),
             host_defs: Mutex::default(),
@@ -731,9 +732,12 @@ impl Playbooks {
                 .flat_map(|l| l.iter())
                 .map(|d| (d.name.clone(), d.value.clone()))
                 .collect();
-            merged
-                .entry("env".into())
-                .or_insert_with(|| Value::from(env.name()));
+            // The selector's variable is the environment's name where the tree does not set it.
+            if let Some(var) = &vars.selector().variable {
+                merged
+                    .entry(var.clone())
+                    .or_insert_with(|| Value::from(vars.selector().value_of(env)));
+            }
             merged
         };
         if jinja {
@@ -803,8 +807,12 @@ mod tests {
             ..Default::default()
         };
         (
-            EnvVars::load(Arc::new(view.clone())).expect("vars"),
-            Playbooks::load(&view),
+            EnvVars::load(
+                Arc::new(view.clone()),
+                &crate::migration::testing::selector(),
+            )
+            .expect("vars"),
+            Playbooks::load(&view, &crate::migration::testing::selector()),
         )
     }
 
@@ -895,18 +903,26 @@ mod tests {
             ),
         ]);
         let got = books
-            .vars_for(&vars, "roles/k/templates/flatpak.conf", Env::Production)
+            .vars_for(
+                &vars,
+                "roles/k/templates/flatpak.conf",
+                crate::migration::testing::prod(),
+            )
             .expect("found");
         assert_eq!(py_str(&got["reg"]), "c.example");
         let got = books
-            .vars_for(&vars, "files/osbs/cfg-production.j2", Env::Production)
+            .vars_for(
+                &vars,
+                "files/osbs/cfg-production.j2",
+                crate::migration::testing::prod(),
+            )
             .expect("found");
         assert_eq!(py_str(&got["auth"]), "<u>:p");
         let defs = books.trace(
             &vars,
             "roles/k/templates/flatpak.conf",
             "reg",
-            Env::Production,
+            crate::migration::testing::prod(),
         );
         assert_eq!(
             (defs[0].file.as_str(), defs[0].layer),
@@ -916,7 +932,7 @@ mod tests {
             &vars,
             "files/osbs/cfg-production.j2",
             "auth",
-            Env::Production,
+            crate::migration::testing::prod(),
         );
         assert_eq!(
             (defs[0].file.as_str(), defs[0].layer),
@@ -950,7 +966,11 @@ mod tests {
             ),
         ]);
         let stg = books
-            .vars_for(&vars, "roles/w/templates/w.conf", Env::Staging)
+            .vars_for(
+                &vars,
+                "roles/w/templates/w.conf",
+                crate::migration::testing::stg(),
+            )
             .expect("rendered in staging");
         assert_eq!(
             (
@@ -961,7 +981,11 @@ mod tests {
             ("stg-host".into(), "2".into(), "tls".into())
         );
         let prod = books
-            .vars_for(&vars, "roles/w/templates/w.conf", Env::Production)
+            .vars_for(
+                &vars,
+                "roles/w/templates/w.conf",
+                crate::migration::testing::prod(),
+            )
             .expect("rendered in production");
         assert_eq!(
             (
@@ -971,7 +995,12 @@ mod tests {
             ),
             ("default".into(), "1".into(), "web01.example".into())
         );
-        let defs = books.trace(&vars, "roles/w/templates/w.conf", "mode", Env::Staging);
+        let defs = books.trace(
+            &vars,
+            "roles/w/templates/w.conf",
+            "mode",
+            crate::migration::testing::stg(),
+        );
         assert_eq!(
             (defs[0].file.as_str(), defs[0].layer),
             ("playbooks/web.yml", Layer::RoleParams)

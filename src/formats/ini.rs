@@ -1,5 +1,5 @@
-//! The INI locator, following Python configparser's reading rules (what Bodhi's PasteDeploy
-//! uses): `[section]` headers, `key = value` or `key: value`, full-line `#`/`;` comments, no
+//! The INI locator, following Python configparser's reading rules (what PasteDeploy apps
+//! use): `[section]` headers, `key = value` or `key: value`, full-line `#`/`;` comments, no
 //! inline comments, indented continuation lines. Runs on Jinja-masked text: tag lines read as
 //! blank, and a line that holds only Jinja is opaque. Returns spans; never rewrites a file.
 

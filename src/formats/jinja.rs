@@ -8,62 +8,63 @@
 
 use std::ops::Range;
 
-use crate::migration::Env;
+use crate::migration::{Env, Selector};
 
-/// A set of environments (which branches of `{% if env == … %}` a stretch of text lies in).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Envs {
-    production: bool,
-    staging: bool,
-}
+/// A set of environments (which branches of `{% if env == … %}` a stretch of text lies in,
+/// which environments a value serves). `ALL` is every environment: intersecting with it changes
+/// nothing, and it lists the environments named in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Envs(u64);
 
 impl Envs {
-    pub const ALL: Envs = Envs {
-        production: true,
-        staging: true,
-    };
-    pub const NONE: Envs = Envs {
-        production: false,
-        staging: false,
-    };
+    pub const ALL: Envs = Envs(u64::MAX);
+    pub const NONE: Envs = Envs(0);
 
     pub fn only(env: Env) -> Envs {
-        Envs {
-            production: env == Env::Production,
-            staging: env == Env::Staging,
-        }
+        Envs(env.bit())
+    }
+
+    /// The set holding `envs`.
+    pub fn of(envs: impl IntoIterator<Item = Env>) -> Envs {
+        Envs(envs.into_iter().fold(0, |acc, e| acc | e.bit()))
     }
 
     pub fn contains(self, env: Env) -> bool {
-        match env {
-            Env::Production => self.production,
-            Env::Staging => self.staging,
-        }
+        self.0 & env.bit() != 0
     }
 
     pub fn intersect(self, other: Envs) -> Envs {
-        Envs {
-            production: self.production && other.production,
-            staging: self.staging && other.staging,
-        }
+        Envs(self.0 & other.0)
     }
 
     pub fn union(self, other: Envs) -> Envs {
-        Envs {
-            production: self.production || other.production,
-            staging: self.staging || other.staging,
-        }
+        Envs(self.0 | other.0)
     }
 
     pub fn minus(self, other: Envs) -> Envs {
-        Envs {
-            production: self.production && !other.production,
-            staging: self.staging && !other.staging,
-        }
+        Envs(self.0 & !other.0)
     }
 
+    /// The environments in the set, by name.
     pub fn iter(self) -> impl Iterator<Item = Env> {
-        Env::ALL.into_iter().filter(move |e| self.contains(*e))
+        Env::interned()
+            .into_iter()
+            .filter(move |e| self.contains(*e))
+    }
+}
+
+impl Ord for Envs {
+    /// Environment by environment, in name order (a set holding the first is greater).
+    fn cmp(&self, other: &Envs) -> std::cmp::Ordering {
+        let flags =
+            |s: &Envs| -> Vec<bool> { Env::interned().iter().map(|e| s.contains(*e)).collect() };
+        flags(self).cmp(&flags(other))
+    }
+}
+
+impl PartialOrd for Envs {
+    fn partial_cmp(&self, other: &Envs) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -110,15 +111,20 @@ pub struct IfBlock {
 pub struct Structure {
     pub masked: String,
     pub blocks: Vec<IfBlock>,
+    /// The declared environments: what text outside any environment branch serves.
+    pub all: Envs,
 }
 
 impl Structure {
-    /// Parses `text`; unbalanced `if`/`endif` leave the affected text counted as all environments.
-    pub fn of(text: &str) -> Structure {
-        let (masked, tags) = scan(text);
+    /// Parses `text`, reading `{% if %}` conditions on the selector's variable as environments;
+    /// unbalanced `if`/`endif` leave the affected text counted as all environments.
+    pub fn of(text: &str, selector: &Selector) -> Structure {
+        let (masked, tags) = scan(text, &|cond| env_condition(cond, selector));
+        let all = Envs::of(selector.envs());
         Structure {
             masked,
-            blocks: if_blocks(&tags),
+            blocks: if_blocks(&tags, all),
+            all,
         }
     }
 
@@ -128,7 +134,7 @@ impl Structure {
             .iter()
             .flat_map(|b| &b.branches)
             .filter(|br| br.body.contains(&offset))
-            .fold(Envs::ALL, |acc, br| acc.intersect(br.envs))
+            .fold(self.all, |acc, br| acc.intersect(br.envs))
     }
 
     /// The innermost branch holding `offset`.
@@ -143,10 +149,10 @@ impl Structure {
 
 /// Masks Jinja in `text`, keeping every offset. See the module doc.
 pub fn mask(text: &str) -> String {
-    scan(text).0
+    scan(text, &|_| None).0
 }
 
-fn scan(text: &str) -> (String, Vec<Tag>) {
+fn scan(text: &str, condition: &dyn Fn(&str) -> Option<Envs>) -> (String, Vec<Tag>) {
     let bytes = text.as_bytes();
     let mut masked = bytes.to_vec();
     let mut tags = Vec::new();
@@ -168,7 +174,7 @@ fn scan(text: &str) -> (String, Vec<Tag>) {
         };
         let end = start + 2 + end_rel + 2;
         if close == "%}" {
-            let kind = tag_kind(&text[start + 2..end - 2]);
+            let kind = tag_kind(&text[start + 2..end - 2], condition);
             if in_raw && kind != TagKind::EndRaw {
                 i = start + 1;
                 continue;
@@ -201,12 +207,12 @@ fn scan(text: &str) -> (String, Vec<Tag>) {
     (masked, tags)
 }
 
-fn tag_kind(inner: &str) -> TagKind {
+fn tag_kind(inner: &str, condition: &dyn Fn(&str) -> Option<Envs>) -> TagKind {
     let inner = inner.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace());
     let (word, rest) = inner.split_once(char::is_whitespace).unwrap_or((inner, ""));
     match word {
-        "if" => TagKind::If(env_condition(rest)),
-        "elif" => TagKind::Elif(env_condition(rest)),
+        "if" => TagKind::If(condition(rest)),
+        "elif" => TagKind::Elif(condition(rest)),
         "else" => TagKind::Else,
         "endif" => TagKind::Endif,
         "raw" => TagKind::Raw,
@@ -215,18 +221,19 @@ fn tag_kind(inner: &str) -> TagKind {
     }
 }
 
-/// Reads `env == 'x'`, `env != "x"` (and nothing more complex) as an environment set.
-pub fn env_condition(cond: &str) -> Option<Envs> {
-    let cond = cond.trim();
-    let (negate, rest) = if let Some(r) = cond.strip_prefix("env") {
-        let r = r.trim_start();
-        if let Some(r) = r.strip_prefix("==") {
-            (false, r)
-        } else if let Some(r) = r.strip_prefix("!=") {
-            (true, r)
-        } else {
-            return None;
-        }
+/// Reads `VAR == 'x'`, `VAR != "x"` on the selector's variable (and nothing more complex) as an
+/// environment set: the environment named `x` (none when no environment is called so).
+pub fn env_condition(cond: &str, selector: &Selector) -> Option<Envs> {
+    let var = selector.variable.as_deref()?;
+    let rest = cond.trim().strip_prefix(var)?;
+    if rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let (negate, rest) = if let Some(r) = rest.strip_prefix("==") {
+        (false, r)
+    } else if let Some(r) = rest.strip_prefix("!=") {
+        (true, r)
     } else {
         return None;
     };
@@ -235,17 +242,19 @@ pub fn env_condition(cond: &str) -> Option<Envs> {
         .strip_prefix('\'')
         .and_then(|s| s.strip_suffix('\''))
         .or_else(|| lit.strip_prefix('"').and_then(|s| s.strip_suffix('"')))?;
-    let env = match name {
-        "production" => Env::Production,
-        "staging" => Env::Staging,
-        _ => return Some(if negate { Envs::ALL } else { Envs::NONE }),
-    };
-    let set = Envs::only(env);
-    Some(if negate { Envs::ALL.minus(set) } else { set })
+    let all = Envs::of(selector.envs());
+    let set = Envs::of(
+        selector
+            .envs()
+            .into_iter()
+            .filter(|e| selector.value_of(*e) == name),
+    );
+    Some(if negate { all.minus(set) } else { set })
 }
 
 /// Pairs `if`/`elif`/`else`/`endif` tags into blocks. Unbalanced tags are ignored.
-fn if_blocks(tags: &[Tag]) -> Vec<IfBlock> {
+/// `all`: the declared environments (what an `else` after environment tests leaves).
+fn if_blocks(tags: &[Tag], all: Envs) -> Vec<IfBlock> {
     struct Open {
         branches: Vec<Branch>,
         taken: Envs,
@@ -272,7 +281,7 @@ fn if_blocks(tags: &[Tag]) -> Vec<IfBlock> {
                 close_branch(open, tag.span.start);
                 let cond = match &tag.kind {
                     TagKind::Elif(c) => *c,
-                    _ if open.all_env_tests => Some(Envs::ALL),
+                    _ if open.all_env_tests => Some(all),
                     _ => None,
                 };
                 let b = branch(tag, cond.filter(|_| open.all_env_tests), open.taken);
@@ -339,26 +348,34 @@ mod tests {
         );
     }
 
+    /// The embedded migration's two environments.
+    fn both() -> Envs {
+        Envs::of([
+            crate::migration::testing::prod(),
+            crate::migration::testing::stg(),
+        ])
+    }
+
     #[test]
     fn env_branches() {
         let text = "x\n{% if env == 'staging' %}\nS\n{% else %}\nP\n{% endif %}\nB\n";
-        let s = Structure::of(text);
+        let s = Structure::of(text, &crate::migration::testing::selector());
         let at = |needle: &str| s.envs_at(text.find(needle).expect("present"));
-        assert_eq!(at("S"), Envs::only(Env::Staging));
-        assert_eq!(at("P"), Envs::only(Env::Production));
-        assert_eq!(at("B"), Envs::ALL);
-        assert_eq!(at("x"), Envs::ALL);
+        assert_eq!(at("S"), Envs::only(crate::migration::testing::stg()));
+        assert_eq!(at("P"), Envs::only(crate::migration::testing::prod()));
+        assert_eq!(at("B"), both());
+        assert_eq!(at("x"), both());
     }
 
     #[test]
     fn non_env_conditions_cover_both_environments() {
         let text = "{% if foo %}\nA\n{% else %}\nB\n{% endif %}\n{% if env != \"production\" %}C{% endif %}";
-        let s = Structure::of(text);
-        assert_eq!(s.envs_at(text.find('A').expect("A")), Envs::ALL);
-        assert_eq!(s.envs_at(text.find('B').expect("B")), Envs::ALL);
+        let s = Structure::of(text, &crate::migration::testing::selector());
+        assert_eq!(s.envs_at(text.find('A').expect("A")), both());
+        assert_eq!(s.envs_at(text.find('B').expect("B")), both());
         assert_eq!(
             s.envs_at(text.find('C').expect("C")),
-            Envs::only(Env::Staging)
+            Envs::only(crate::migration::testing::stg())
         );
     }
 

@@ -1,13 +1,13 @@
 //! INI rules (`values`): each key must render to its template in every environment. Lines are
 //! edited in their `{% if env %}` branch; an environment that lacks the keys gets them added in an
-//! `{% else %}` branch of the block holding the others (Bodhi production, SPEC §7).
+//! `{% else %}` branch of the block holding the others (an environment running on built-in defaults, SPEC §7).
 
 use std::collections::BTreeMap;
 
 use super::{Edit, Note, Planner, Site, Source, one_value};
 use crate::formats::ini::{Entry, Ini};
 use crate::formats::jinja::Envs;
-use crate::migration::Env;
+use crate::migration::{Env, Split};
 use crate::redact;
 use crate::rules::Rule;
 use crate::template::Template;
@@ -26,6 +26,7 @@ impl Planner<'_> {
     ) {
         let mut covered: BTreeMap<&str, Envs> = BTreeMap::new();
         let mut holders: Vec<&Entry> = Vec::new();
+        let pair = self.vars.selector().split();
         for (key, template) in values {
             for entry in doc.entries_in(&rule.select).filter(|e| &e.key == key) {
                 let site = Site {
@@ -36,9 +37,9 @@ impl Planner<'_> {
                 let seen = covered.entry(key).or_insert(Envs::NONE);
                 *seen = seen.union(site.envs);
                 holders.push(entry);
-                if let Some(split) = own_split(src, doc, entry) {
+                if let Some(split) = pair.and_then(|pair| own_split(src, doc, entry, pair)) {
                     // regshift's own split: edited as one value, so equal branches collapse.
-                    if split.staging == entry {
+                    if split.tested == entry {
                         edits.extend(self.split_edit(src, rule, &split, key, template));
                     }
                     continue;
@@ -64,9 +65,19 @@ impl Planner<'_> {
                     envs: changed,
                     ..site
                 };
-                let mut edit = match one_value(&new) {
-                    Some(v) => site.edit(entry.value.clone(), v, None),
-                    None => site.edit(entry.line.clone(), split_lines(src, entry, &new), None),
+                let mut edit = match (one_value(&new), pair) {
+                    (Some(v), _) => site.edit(entry.value.clone(), v, None),
+                    (None, Some(pair)) => site.edit(
+                        entry.line.clone(),
+                        split_lines(src, entry, &new, pair),
+                        None,
+                    ),
+                    (None, None) => {
+                        notes.push(site.note(format!(
+                            "`{key}` differs per environment and the migration's selector cannot split it; not edited"
+                        )));
+                        continue;
+                    }
                 };
                 edit.secret =
                     redact::is_secret(key, &edit.old) || redact::is_secret(key, &edit.new);
@@ -101,7 +112,7 @@ impl Planner<'_> {
         &self,
         src: &Source<'_>,
         rule: &Rule,
-        split: &OwnSplit<'_>,
+        split: &OwnSplit<'_, '_>,
         key: &str,
         template: &Template,
     ) -> Vec<Edit> {
@@ -114,19 +125,19 @@ impl Planner<'_> {
             }
         };
         let (Some(stg), Some(prod)) = (
-            branch(Env::Staging, split.staging),
-            branch(Env::Production, split.production),
+            branch(split.pair.tested, split.tested),
+            branch(split.pair.otherwise, split.otherwise),
         ) else {
             return Vec::new();
         };
         let mut edits = Vec::new();
         if stg == prod {
-            let eol = if src.text[split.staging.line.clone()].ends_with("\r\n") {
+            let eol = if src.text[split.tested.line.clone()].ends_with("\r\n") {
                 "\r\n"
             } else {
                 "\n"
             };
-            let prefix = &src.text[split.staging.line.start..split.staging.value.start];
+            let prefix = &src.text[split.tested.line.start..split.tested.value.start];
             let site = Site {
                 src,
                 rule,
@@ -135,8 +146,8 @@ impl Planner<'_> {
             edits.push(site.edit(split.block.clone(), format!("{prefix}{stg}{eol}"), None));
         } else {
             for (env, entry, value) in [
-                (Env::Staging, split.staging, stg),
-                (Env::Production, split.production, prod),
+                (split.pair.tested, split.tested, stg),
+                (split.pair.otherwise, split.otherwise, prod),
             ] {
                 if src.text[entry.value.clone()] != value {
                     edits.push(
@@ -195,7 +206,12 @@ impl Planner<'_> {
 
 /// One INI line shared by both environments, rewritten as an `{% if env %}` block with a line per
 /// environment (SPEC §6.7).
-fn split_lines(src: &Source<'_>, entry: &Entry, values: &BTreeMap<Env, String>) -> String {
+fn split_lines(
+    src: &Source<'_>,
+    entry: &Entry,
+    values: &BTreeMap<Env, String>,
+    pair: Split<'_>,
+) -> String {
     let text = src.text;
     let eol = if text[entry.line.clone()].ends_with("\r\n") {
         "\r\n"
@@ -210,30 +226,39 @@ fn split_lines(src: &Source<'_>, entry: &Entry, values: &BTreeMap<Env, String>) 
         )
     };
     format!(
-        "{{% if env == 'staging' %}}{eol}{}{{% else %}}{eol}{}{{% endif %}}{eol}",
-        line(Env::Staging),
-        line(Env::Production)
+        "{{% if {} %}}{eol}{}{{% else %}}{eol}{}{{% endif %}}{eol}",
+        pair.condition(),
+        line(pair.tested),
+        line(pair.otherwise)
     )
 }
 
-/// A block regshift wrote for one shared line (`split_lines`): `{% if env == 'staging' %}`, one
+/// A block regshift wrote for one shared line (`split_lines`): `{% if VAR == 'VALUE' %}`, one
 /// line, `{% else %}`, the same key, `{% endif %}`, and nothing else.
-struct OwnSplit<'d> {
+struct OwnSplit<'d, 's> {
     /// From the `if` tag's line start to the end of the `endif` line.
     block: std::ops::Range<usize>,
-    staging: &'d Entry,
-    production: &'d Entry,
+    /// The line of the tested environment, and of the other.
+    tested: &'d Entry,
+    otherwise: &'d Entry,
+    pair: Split<'s>,
 }
 
-fn own_split<'d>(src: &Source<'_>, doc: &'d Ini, entry: &Entry) -> Option<OwnSplit<'d>> {
+fn own_split<'d, 's>(
+    src: &Source<'_>,
+    doc: &'d Ini,
+    entry: &Entry,
+    pair: Split<'s>,
+) -> Option<OwnSplit<'d, 's>> {
     let (block, _) = src.jinja.branch_at(entry.line.start)?;
     let [stg, prod] = block.branches.as_slice() else {
         return None;
     };
     if !(stg.env_test
         && prod.env_test
-        && stg.envs == Envs::only(Env::Staging)
-        && prod.envs == Envs::only(Env::Production))
+        && stg.envs == Envs::only(pair.tested)
+        && prod.envs.intersect(Envs::ALL.minus(stg.envs)) == prod.envs
+        && prod.envs.contains(pair.otherwise))
     {
         return None;
     }
@@ -247,15 +272,16 @@ fn own_split<'d>(src: &Source<'_>, doc: &'d Ini, entry: &Entry) -> Option<OwnSpl
         let body_text = src.text[body.clone()].trim_start_matches(['\r', '\n']);
         (e.key == entry.key && body_text == &src.text[e.line.clone()]).then_some(*e)
     };
-    let (staging, production) = (only(&stg.body)?, only(&prod.body)?);
+    let (tested, otherwise) = (only(&stg.body)?, only(&prod.body)?);
     let start = src.text[..stg.tag.start].rfind('\n').map_or(0, |i| i + 1);
     let end = src.text[block.endif.end..]
         .find('\n')
         .map_or(src.text.len(), |i| block.endif.end + i + 1);
     Some(OwnSplit {
         block: start..end,
-        staging,
-        production,
+        tested,
+        otherwise,
+        pair,
     })
 }
 

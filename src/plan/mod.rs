@@ -121,7 +121,7 @@ pub fn plan(
     rules: &RuleSet,
     selection: Selection,
 ) -> Result<Plan> {
-    let vars = EnvVars::load(std::sync::Arc::new(View::of(tree)))?;
+    let vars = EnvVars::load(std::sync::Arc::new(View::of(tree)), &migration.selector)?;
     let paths: Vec<&String> = tree.files.iter().collect();
     Planner::new(&vars, migration, rules, selection).plan(tree, &paths)
 }
@@ -152,6 +152,11 @@ impl<'m> Planner<'m> {
         rules: &'m RuleSet,
         selection: Selection,
     ) -> Planner<'m> {
+        // Only the migration's own environments are planned, whatever a caller passed.
+        let selection = Selection {
+            envs: selection.envs.intersect(migration.all()),
+            ..selection
+        };
         let planner = Planner {
             migration,
             rules,
@@ -257,7 +262,7 @@ impl Planner<'_> {
         Places {
             inventory: self
                 .inventory
-                .get_or_init(|| Inventory::load(self.vars.renderer().view())),
+                .get_or_init(|| Inventory::load(self.vars.renderer().view(), self.vars.selector())),
             related: &self.migration.related,
         }
     }
@@ -294,7 +299,7 @@ fn trace_rules(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> 
     if traced.is_empty() {
         return out;
     }
-    let playbooks = Playbooks::load(planner.vars.renderer().view());
+    let playbooks = Playbooks::load(planner.vars.renderer().view(), planner.vars.selector());
     let jobs: Vec<(&Rule, Env)> = traced
         .into_iter()
         .flat_map(|rule| {
@@ -499,7 +504,7 @@ impl Planner<'_> {
         let src = Source {
             path,
             text: &file.text,
-            jinja: Structure::of(&file.text),
+            jinja: Structure::of(&file.text, self.vars.selector()),
         };
         let mut docs: BTreeMap<u8, Doc> = BTreeMap::new();
         let mut edits = Vec::new();
@@ -674,10 +679,15 @@ fn splice_all(src: &Source<'_>, edits: &[Edit]) -> Result<String> {
 
 /// An edited file must still parse with every locator that read it.
 fn recheck(path: &str, new_text: &str, rules: &[&Rule]) -> Result<()> {
+    // Parsing reads the masked text only: no environment branches needed.
     let src = Source {
         path,
         text: new_text,
-        jinja: Structure::of(new_text),
+        jinja: Structure {
+            masked: crate::formats::jinja::mask(new_text),
+            blocks: Vec::new(),
+            all: Envs::NONE,
+        },
     };
     for rule in rules {
         parse_doc(rule.format, &src).map_err(|e| match e {

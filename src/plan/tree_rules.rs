@@ -2,7 +2,7 @@
 //! per-environment values.
 //!
 //! A value is read per environment that renders it: a literal is the same everywhere, a
-//! Jinja-built value is rendered, and regshift's own split `{{ 'S' if env == 'staging' else 'P' }}`
+//! Jinja-built value is rendered, and regshift's own split `{{ 'T' if VAR == 'VALUE' else 'O' }}` (the selector's variable and the tested environment's value)
 //! is read branch by branch. Only the selected environments get new values (SPEC §6.7); the others
 //! keep what they rendered. The result is written back as small as it can be: references spliced
 //! in place when every environment agrees and the value was a plain literal, else the whole value,
@@ -16,7 +16,7 @@ use crate::error::{Position, Result};
 use crate::formats::jinja::Envs;
 use crate::formats::tree::{Hit, Node, Scalar, Style};
 use crate::formats::yaml;
-use crate::migration::{Env, RegistryRef};
+use crate::migration::{Env, RegistryRef, Split};
 use crate::redact;
 use crate::rules::{Action, Anchor, Class, Context, ReferenceAction, Rule};
 use crate::template::Template;
@@ -111,13 +111,22 @@ impl Planner<'_> {
                 in_flow,
                 Some(action.context),
             )],
-            None => vec![replace(
-                &site,
-                scalar,
-                &split(&new),
-                in_flow,
-                Some(action.context),
-            )],
+            None => match self.vars.selector().split() {
+                Some(pair) => vec![replace(
+                    &site,
+                    scalar,
+                    &split(&new, pair),
+                    in_flow,
+                    Some(action.context),
+                )],
+                None => {
+                    notes.push(site.note(format!(
+                        "line {}: the value differs per environment and the migration's selector cannot split it; not edited",
+                        Position::of(src.text, scalar.span.start).line
+                    )));
+                    return Vec::new();
+                }
+            },
         };
         for (key, template) in &action.set {
             match holder.and_then(|h| h.get(key)).and_then(Node::as_scalar) {
@@ -195,7 +204,8 @@ impl Planner<'_> {
         if scalar.style == Style::Block {
             return None;
         }
-        if let Some(branches) = read_split(&scalar.value) {
+        let own = self.vars.selector().split();
+        if let Some(branches) = own.and_then(|pair| read_split(&scalar.value, pair)) {
             return Some(
                 site.envs
                     .iter()
@@ -445,16 +455,17 @@ fn port_len(rest: &str) -> usize {
 }
 
 const SPLIT_HEAD: &str = "{{ ";
-const SPLIT_MIDDLE: &str = " if env == 'staging' else ";
 const SPLIT_TAIL: &str = " }}";
 
-/// An inline per-environment split (SPEC §6.7): `{{ 'S' if env == 'staging' else 'P' }}`.
-fn split(values: &BTreeMap<Env, String>) -> String {
+/// An inline per-environment split (SPEC §6.7), written with the selector:
+/// `{{ 'T' if VAR == 'VALUE' else 'O' }}`.
+fn split(values: &BTreeMap<Env, String>, pair: Split<'_>) -> String {
     let get = |env| values.get(&env).map(String::as_str).unwrap_or_default();
     format!(
-        "{SPLIT_HEAD}{}{SPLIT_MIDDLE}{}{SPLIT_TAIL}",
-        quote(get(Env::Staging)),
-        quote(get(Env::Production))
+        "{SPLIT_HEAD}{} if {} else {}{SPLIT_TAIL}",
+        quote(get(pair.tested)),
+        pair.condition(),
+        quote(get(pair.otherwise))
     )
 }
 
@@ -463,13 +474,14 @@ fn quote(s: &str) -> String {
 }
 
 /// Reads back a split this module wrote; `None` for anything else.
-fn read_split(value: &str) -> Option<BTreeMap<Env, String>> {
+fn read_split(value: &str, pair: Split<'_>) -> Option<BTreeMap<Env, String>> {
     let body = value.strip_prefix(SPLIT_HEAD)?.strip_suffix(SPLIT_TAIL)?;
-    let (staging, rest) = unquote_prefix(body)?;
-    let production = rest.strip_prefix(SPLIT_MIDDLE)?;
-    let (production, tail) = unquote_prefix(production)?;
+    let (tested, rest) = unquote_prefix(body)?;
+    let middle = format!(" if {} else ", pair.condition());
+    let otherwise = rest.strip_prefix(middle.as_str())?;
+    let (otherwise, tail) = unquote_prefix(otherwise)?;
     tail.is_empty()
-        .then(|| BTreeMap::from([(Env::Staging, staging), (Env::Production, production)]))
+        .then(|| BTreeMap::from([(pair.tested, tested), (pair.otherwise, otherwise)]))
 }
 
 /// A single-quoted Jinja string at the start of `text`: its value and what follows.
@@ -492,18 +504,27 @@ mod tests {
 
     #[test]
     fn split_is_an_inline_expression_and_reads_back() {
+        let migration = crate::migration::Migration::embedded().expect("default");
+        let pair = migration.selector.split().expect("two environments");
+        let env = |n| migration.env_named(n).expect("declared");
         let values = BTreeMap::from([
-            (Env::Production, "p.example/a".to_string()),
-            (Env::Staging, "s.example/b'c".to_string()),
+            (env("production"), "p.example/a".to_string()),
+            (env("staging"), "s.example/b'c".to_string()),
         ]);
-        let text = split(&values);
+        let text = split(&values, pair);
         assert_eq!(
             text,
             "{{ 's.example/b\\'c' if env == 'staging' else 'p.example/a' }}"
         );
-        assert_eq!(read_split(&text), Some(values));
-        assert_eq!(read_split("{{ 'a' if env == 'prod' else 'b' }}"), None);
-        assert_eq!(read_split("x{{ 'a' if env == 'staging' else 'b' }}"), None);
+        assert_eq!(read_split(&text, pair), Some(values));
+        assert_eq!(
+            read_split("{{ 'a' if env == 'prod' else 'b' }}", pair),
+            None
+        );
+        assert_eq!(
+            read_split("x{{ 'a' if env == 'staging' else 'b' }}", pair),
+            None
+        );
     }
 
     #[test]

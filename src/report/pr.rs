@@ -84,7 +84,7 @@ fn verification(out: &mut String, pr: &PullRequest<'_>) {
          promise; renderings differ from before only on registry lines.\n\n\
          | environment | result |\n|---|---|\n",
     );
-    for env in Env::ALL {
+    for env in pr.migration.all().iter() {
         let result = if pr.envs.contains(env) {
             let checks = pr.proof.checks_by_env.get(&env).copied().unwrap_or(0);
             let failed = pr.proof.failures.iter().filter(|f| f.env == env).count();
@@ -160,29 +160,62 @@ fn needs_a_human(out: &mut String, pr: &PullRequest<'_>) {
 
 fn rollout(out: &mut String, pr: &PullRequest<'_>) {
     out.push_str("## Rollout\n\n");
-    let staging = pr.envs.contains(Env::Staging);
-    let production = pr.envs.contains(Env::Production);
+    let order = pr.migration.selector.rollout(pr.migration.all().iter());
     let mut n = 0;
     let mut step = |text: String| {
         n += 1;
         let _ = writeln!(out, "{n}. {text}");
     };
     step("Create the secrets listed above in the private vars (if any).".into());
-    if staging {
-        step("Merge, then run the playbooks of the staging hosts first; check that staging pulls and pushes through the new registry.".into());
+    // Environments in rollout order (those chosen by an inventory group first).
+    let mut done_before: Vec<Env> = Vec::new();
+    let mut first_in_change = true;
+    for env in order.iter().copied() {
+        if !pr.envs.contains(env) {
+            if first_in_change {
+                done_before.push(env);
+            } else {
+                step(format!(
+                    "When {} works, make {env}'s change: `regshift apply --commit --step {} \
+                     --env {env}`.",
+                    pr.migration
+                        .selector
+                        .rollout(pr.envs.iter())
+                        .last()
+                        .copied()
+                        .unwrap_or(env),
+                    pr.step
+                ));
+                break;
+            }
+            continue;
+        }
+        if first_in_change {
+            if done_before.is_empty() {
+                step(format!(
+                    "Merge, then run the playbooks of the {env} hosts first; check that {env} pulls and pushes through the new registry."
+                ));
+            } else {
+                let before: Vec<String> = done_before.iter().map(|e| e.to_string()).collect();
+                step(format!(
+                    "{} is already migrated: run the {env} playbooks.",
+                    capitalised(&before.join(", "))
+                ));
+            }
+            first_in_change = false;
+        } else {
+            step(format!(
+                "Only then run the {env} playbooks: {env}'s values are in this change too."
+            ));
+        }
     }
-    if production && staging {
-        step(
-            "Only then run the production playbooks: production's values are in this change too."
-                .into(),
-        );
-    } else if production {
-        step("Staging is already migrated: run the production playbooks.".into());
-    } else {
-        step(format!(
-            "When staging works, make production's change: `regshift apply --commit --step {} \
-             --env production`.",
-            pr.step
-        ));
-    }
+}
+
+/// `text` with its first letter in capitals.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
