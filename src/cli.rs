@@ -405,13 +405,25 @@ fn progress(config: &Config) -> indicatif::ProgressBar {
 
 fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
+    // References are claimed by the edits of every environment (staging first: production's
+    // references are pending production edits, never unclassified); what is pending is the
+    // plan of the selected environments.
+    let all = Selection {
+        envs: config.migration.all(),
+        ..selection(config)
+    };
     let (plan, found) = crate::audit::audit_and_plan(
         &tree,
         &config.migration,
         &config.rules,
-        selection(config),
+        all,
         &progress(config),
     )?;
+    let plan = if config.envs == all.envs {
+        plan
+    } else {
+        plan::plan(&tree, &config.migration, &config.rules, selection(config))?
+    };
     let proof = prove_against_head(config, &tree)?;
     let unclassified: Vec<&crate::audit::Finding> =
         found.iter().filter(|f| f.rule.is_none()).collect();

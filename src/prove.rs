@@ -351,6 +351,12 @@ fn lookup(
             let tree = TreePath::parse(&at)?;
             let docs = match proof.format {
                 Format::Json => vec![json::parse(path, text, text).map_err(|e| e.to_string())?],
+                Format::Toml => {
+                    let jinja =
+                        crate::formats::jinja::Structure::of(text, &scope.migration.selector);
+                    crate::formats::toml::parse(path, text, &jinja, &[scope.env])
+                        .map_err(|e| e.to_string())?
+                }
                 _ => yaml::parse(path, text, text).map_err(|e| e.to_string())?,
             };
             let hits = tree

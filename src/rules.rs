@@ -66,6 +66,8 @@ pub enum Format {
     Json,
     Yaml,
     Ini,
+    /// TOML, read once per environment (`formats::toml`).
+    Toml,
     /// Any text: classification rules (`lines`, `hosts`) that edit nothing.
     Text,
 }
@@ -112,6 +114,10 @@ struct RuleSpec {
     /// Sibling entries set along with a rewritten reference (templates).
     #[serde(default)]
     set: BTreeMap<String, String>,
+    /// With `context`: drop the entry holding the reference when its new value is already
+    /// listed beside it (a list item or an array table).
+    #[serde(default)]
+    drop: bool,
     /// The selected value becomes this template for `environment` (no reference needed).
     value: Option<String>,
     environment: Option<Env>,
@@ -375,6 +381,9 @@ pub struct ReferenceAction {
     pub anchor: Anchor,
     pub context: Context,
     pub set: Vec<(String, Template)>,
+    /// Drop the entry (a list item, an array table) when the new value is already listed
+    /// beside it, instead of listing it twice.
+    pub drop: bool,
 }
 
 /// What a compiled rule does at its place.
@@ -540,10 +549,11 @@ impl RuleSpec {
             .as_ref()
             .map(|w| w.compile(true).map_err(|m| bad("where", m)))
             .transpose()?;
-        if where_.is_some() && (self.format != Format::Yaml || !self.select.is_empty()) {
+        let tree_format = matches!(self.format, Format::Yaml | Format::Toml);
+        if where_.is_some() && (!tree_format || !self.select.is_empty()) {
             return Err(bad(
                 "where",
-                "`where` selects places in YAML (`format: yaml`) instead of `select`".into(),
+                "`where` selects places in YAML or TOML instead of `select`".into(),
             ));
         }
         // Text a file must hold to be parsed for the rule: the role's name; for images, what
@@ -608,6 +618,7 @@ impl RuleSpec {
                     anchor: self.anchor,
                     context,
                     set,
+                    drop: self.drop,
                 })
             }
             (None, Some(value), true) if self.format != Format::Ini && self.set.is_empty() => {

@@ -219,6 +219,14 @@ fn staging_first_leaves_production_untouched_and_production_completes_it() {
         1
     );
     succeeds(&["plan", "-C", dir, "--env", "staging"]);
+    // Staging first passes CI (SPEC §5): production's references are pending production edits.
+    let gate = succeeds(&["check", "-C", dir, "--env", "staging"]);
+    assert!(
+        gate.stdout
+            .ends_with("check: 0 pending edits, 0 unclassified references, 0 proof failures\n"),
+        "{}",
+        gate.stdout
+    );
     // Jinja2 (not regshift) renders production identically, and staging differently.
     for template in RENDERED_TARGETS {
         let (Some(old), Some(new)) = (

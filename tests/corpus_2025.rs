@@ -17,6 +17,17 @@ const EXPECTED_EDITS: &[(&str, usize)] = &[
     ("playbooks/groups/releng-compose.yml", 6),
     ("roles/bodhi2/base/templates/production.ini.j2", 3),
     ("roles/koji_builder/tasks/main.yml", 1),
+    // fedora-image-uploader: staging's table moves (url and credential_prefix); production's
+    // old table is dropped, quay.io/fedora being listed beside it already (SPEC §7).
+    (
+        "roles/openshift-apps/cloud-image-uploader/templates/config.toml",
+        3,
+    ),
+    // Staging's quay.io credentials in the podman-credentials secret (username, password).
+    (
+        "roles/openshift-apps/cloud-image-uploader/templates/container-secrets.yml.j2",
+        2,
+    ),
 ];
 
 #[test]
@@ -40,6 +51,16 @@ fn step_two_applies_on_the_2025_tree_staging_first_and_is_idempotent() {
         .collect();
     assert_eq!(per_file, want);
 
+    // Every reference classified (the uploader's TOML, the new builders' dead group_vars, the
+    // value moved into an included file, the scripts).
+    let audit = regshift(&["audit", "-C", dir]);
+    assert_eq!(audit.code, 0, "{}", audit.stdout);
+    assert!(
+        audit.stdout.ends_with(", 0 unclassified\n"),
+        "{}",
+        audit.stdout
+    );
+
     // The `when:` of the builders' entries gained `and koji_instance != 'secondary'` in 2025:
     // staging is applied and proven alone, then production.
     succeeds(&["apply", "-C", dir, "--env", "staging"]);
@@ -49,6 +70,10 @@ fn step_two_applies_on_the_2025_tree_staging_first_and_is_idempotent() {
         "{}",
         staging.stdout
     );
+    // Staging first passes CI (SPEC §5): production's references are pending production edits.
+    let gate = succeeds(&["check", "-C", dir, "--env", "staging"]);
+    let clean = "check: 0 pending edits, 0 unclassified references, 0 proof failures\n";
+    assert!(gate.stdout.ends_with(clean), "{}", gate.stdout);
     succeeds(&["apply", "-C", dir, "--env", "production"]);
     let all = succeeds(&["verify", "-C", dir]);
     assert!(all.stdout.ends_with(" 0 failed\n"), "{}", all.stdout);
@@ -59,4 +84,18 @@ fn step_two_applies_on_the_2025_tree_staging_first_and_is_idempotent() {
         "{}",
         again.stderr
     );
+    let gate = succeeds(&["check", "-C", dir]);
+    assert!(gate.stdout.ends_with(clean), "{}", gate.stdout);
+    // Python's Jinja2 and tomllib, not regshift, read the uploader's result (SPEC §7).
+    if let Some(python) = common::python_oracle() {
+        let out = std::process::Command::new(python)
+            .arg(common::repo_path("tests/oracle/check_uploader.py"))
+            .arg(&root)
+            .arg(common::repo_path("src/defaults/migration.yaml"))
+            .output()
+            .expect("the oracle runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "oracle failed:\n{text}");
+        assert!(text.ends_with("6 checks, 0 checks failed\n"), "{text}");
+    }
 }

@@ -4,5 +4,6 @@
 pub mod ini;
 pub mod jinja;
 pub mod json;
+pub mod toml;
 pub mod tree;
 pub mod yaml;

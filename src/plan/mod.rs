@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::find::Finder;
 use crate::formats::jinja::{Envs, Structure};
 use crate::formats::tree::{Hit, Node, TreePath};
-use crate::formats::{ini, json, yaml};
+use crate::formats::{ini, json, toml, yaml};
 use crate::migration::{Env, Migration, RegistryRef};
 use crate::rules::{Action, Class, Context, Format, Rule, RuleSet};
 use crate::select::Places;
@@ -460,6 +460,10 @@ fn parse_doc(format: Format, src: &Source<'_>) -> Result<Doc> {
         Format::Json => Doc::Tree(vec![json::parse(path, src.text, masked)?]),
         Format::Yaml => Doc::Tree(yaml::parse(path, src.text, masked)?),
         Format::Ini => Doc::Ini(ini::parse(path, src.text, masked)?),
+        Format::Toml => {
+            let envs: Vec<_> = src.jinja.all.iter().collect();
+            Doc::Tree(toml::parse(path, src.text, &src.jinja, &envs)?)
+        }
         Format::Text => Doc::Tree(Vec::new()),
     })
 }
@@ -579,7 +583,7 @@ impl Planner<'_> {
             .copied()
             .filter(|r| !matches!(r.action, Action::Classify { .. }))
             .collect();
-        recheck(path, &new_text, &editing)?;
+        recheck(path, &new_text, &editing, self.vars.selector())?;
         out.edits.extend(edits);
         out.changed.push(Changed {
             path: path.into(),
@@ -678,16 +682,16 @@ fn splice_all(src: &Source<'_>, edits: &[Edit]) -> Result<String> {
 }
 
 /// An edited file must still parse with every locator that read it.
-fn recheck(path: &str, new_text: &str, rules: &[&Rule]) -> Result<()> {
-    // Parsing reads the masked text only: no environment branches needed.
+fn recheck(
+    path: &str,
+    new_text: &str,
+    rules: &[&Rule],
+    selector: &crate::migration::Selector,
+) -> Result<()> {
     let src = Source {
         path,
         text: new_text,
-        jinja: Structure {
-            masked: crate::formats::jinja::mask(new_text),
-            blocks: Vec::new(),
-            all: Envs::NONE,
-        },
+        jinja: Structure::of(new_text, selector),
     };
     for rule in rules {
         parse_doc(rule.format, &src).map_err(|e| match e {

@@ -34,8 +34,23 @@ impl Planner<'_> {
         notes: &mut Vec<Note>,
         claims: &mut Vec<Claim>,
     ) -> Result<()> {
+        // A place shared by several documents (TOML is read once per environment) is one place.
+        let mut seen = std::collections::BTreeSet::new();
         for hit in self.hits(src, nodes, rule)? {
+            if !seen.insert((
+                hit.key.as_ref().map(|k| k.span.start),
+                hit.value.span().start,
+            )) {
+                continue;
+            }
             let found = match &rule.action {
+                Action::Reference(action)
+                    if action.drop && self.listed_beside(nodes, &hit, action) =>
+                {
+                    drop_entry(src, rule, &hit, self.selection.envs)
+                        .into_iter()
+                        .collect()
+                }
                 Action::Reference(action) => self.reference(src, &hit, rule, action, notes, claims),
                 Action::Fixed { env, value } => self.fixed(src, &hit, rule, *env, value),
                 Action::Classify { .. } => {
@@ -52,6 +67,55 @@ impl Planner<'_> {
             edits.extend(found);
         }
         Ok(())
+    }
+
+    /// `value` with every literal reference rewritten in `context`, and the last registry it
+    /// was mapped to.
+    fn rewrite_value(&self, value: &str, context: Context) -> (String, Option<RegistryRef>) {
+        let mut out = value.to_string();
+        let mut last = None;
+        for r in self.finder.find_literal(value).iter().rev() {
+            let Some(mapped) = self.migration.by_host(&r.host) else {
+                continue;
+            };
+            let to = &mapped.registry.to;
+            let end = if to.host.contains(':') {
+                r.end + port_len(&value[r.end..])
+            } else {
+                r.end
+            };
+            let Some(new) = target(to, context) else {
+                continue;
+            };
+            out.replace_range(r.start..end, &new);
+            last = Some(to.clone());
+        }
+        (out, last)
+    }
+
+    /// Whether the new value of `hit` is already the value of the same key in another entry of
+    /// the list holding `hit`'s entry, in a document (an environment) where both are.
+    fn listed_beside(&self, nodes: &[Node], hit: &Hit, action: &ReferenceAction) -> bool {
+        let (Some(entry), Some(key), Some(scalar)) =
+            (hit.parent.as_ref(), hit.key.as_ref(), hit.value.as_scalar())
+        else {
+            return false;
+        };
+        let (new, to) = self.rewrite_value(&scalar.value, action.context);
+        if to.is_none() || new == scalar.value {
+            return false;
+        }
+        nodes.iter().any(|doc| {
+            list_holding(doc, entry.span(), 0).is_some_and(|items| {
+                items.iter().any(|item| {
+                    item.span() != entry.span()
+                        && item
+                            .get(&key.value)
+                            .and_then(Node::as_scalar)
+                            .is_some_and(|s| s.value == *new)
+                })
+            })
+        })
     }
 
     fn reference(
@@ -269,22 +333,9 @@ impl Planner<'_> {
             .iter()
             .filter(|(e, _)| self.selection.envs.contains(**e))
         {
-            let mut out = value.clone();
-            for r in self.finder.find_literal(value).iter().rev() {
-                let Some(mapped) = self.migration.by_host(&r.host) else {
-                    continue;
-                };
-                let to = &mapped.registry.to;
-                let end = if to.host.contains(':') {
-                    r.end + port_len(&value[r.end..])
-                } else {
-                    r.end
-                };
-                let Some(new) = target(to, context) else {
-                    continue;
-                };
-                out.replace_range(r.start..end, &new);
-                registries.insert(*env, to.clone());
+            let (out, to) = self.rewrite_value(value, context);
+            if let Some(to) = to {
+                registries.insert(*env, to);
             }
             new.insert(*env, out);
         }
@@ -363,7 +414,9 @@ impl Planner<'_> {
         let Some(value) = template.render(&self.scope(env, None)) else {
             return Vec::new();
         };
+        // Only where `env` renders the place (not the other branch of an `{% if %}`).
         if !self.selection.envs.contains(env)
+            || !src.jinja.envs_at(scalar.span.start).contains(env)
             || scalar.value == value
             || scalar.style == Style::Block
         {
@@ -380,6 +433,57 @@ impl Planner<'_> {
         edit.secret = redact::is_secret(key, &scalar.value) || redact::is_secret(key, &value);
         vec![edit]
     }
+}
+
+/// The items of the list (sequence) in `node` that holds an item written at `span`.
+fn list_holding(node: &Node, span: Range<usize>, depth: usize) -> Option<&[Node]> {
+    if depth > 256 {
+        return None;
+    }
+    match node {
+        Node::Sequence { items, .. } => {
+            if items.iter().any(|i| i.span() == span) {
+                return Some(items);
+            }
+            items
+                .iter()
+                .find_map(|i| list_holding(i, span.clone(), depth + 1))
+        }
+        Node::Mapping { entries, .. } => entries
+            .iter()
+            .find_map(|(_, v)| list_holding(v, span.clone(), depth + 1)),
+        _ => None,
+    }
+}
+
+/// An edit removing the entry holding `hit` (an array table or list item): its whole lines,
+/// and the blank line after them, so the rest of the file keeps its layout.
+fn drop_entry(src: &Source<'_>, rule: &Rule, hit: &Hit, selected: Envs) -> Option<Edit> {
+    let entry = hit.parent.as_ref()?.span();
+    let text = src.text;
+    // An array table's header `[[…]]` opens its line before its first key.
+    let line_start = text[..entry.start].rfind('\n').map_or(0, |i| i + 1);
+    let header = text[..line_start.saturating_sub(1)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let start = if text[header..line_start].trim_start().starts_with("[[") {
+        header
+    } else {
+        line_start
+    };
+    let mut end = text[entry.end..]
+        .find('\n')
+        .map_or(text.len(), |i| entry.end + i + 1);
+    let rest = &text[end..];
+    if let Some(blank) = rest.find('\n').filter(|i| rest[..*i].trim().is_empty()) {
+        end += blank + 1;
+    }
+    let envs = src.jinja.envs_at(entry.start).intersect(selected);
+    if envs == Envs::NONE {
+        return None;
+    }
+    let site = Site { src, rule, envs };
+    Some(site.edit(start..end, String::new(), None))
 }
 
 /// A scalar without Jinja whose text is its value (so references can be spliced in place).

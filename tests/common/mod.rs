@@ -180,7 +180,7 @@ pub fn stdout_of(command: &mut Command) -> String {
 /// Python 3 with Jinja2 and PyYAML, for the oracle; `None` with a loud message otherwise.
 pub fn python_oracle() -> Option<&'static str> {
     let ok = Command::new("python3")
-        .args(["-c", "import jinja2, yaml"])
+        .args(["-c", "import jinja2, yaml, tomllib"])
         .status()
         .is_ok_and(|s| s.success());
     if !ok {

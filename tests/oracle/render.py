@@ -8,7 +8,7 @@ inventory/group_vars/all (+ staging for staging), templated when read; every var
 (or a template it includes by literal name) reads but the tree does not define renders as
 `<name>`, a stand-in for the private vars' secrets.
 
-usage: render.py ROOT TEMPLATE ENV      (the rendering goes to stdout, byte for byte)
+usage: render.py ROOT TEMPLATE ENV [NAME=VALUE…]      (the rendering goes to stdout, byte for byte)
 """
 import base64
 import json
@@ -178,19 +178,22 @@ def sources(root, template_dir, name, source, seen=None):
     return out
 
 
-def render(root, template, env_name):
+def render(root, template, env_name, extra=None):
     with open(os.path.join(root, template)) as f:
         source = f.read()
     overrides, body = header(source)
     template_dir = os.path.dirname(template)
     env = environment(root, template_dir, overrides)
     variables = template_vars(root, group_vars(root, env_name))
+    variables.update(extra or {})
     context = with_placeholders(env, variables, sources(root, template_dir, template, body))
     context["vars"] = dict(context)
     return env.from_string(body).render(context)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 4 or any("=" not in a for a in sys.argv[4:]):
         raise SystemExit(__doc__)
-    sys.stdout.write(render(*sys.argv[1:]))
+    # NAME=VALUE: a variable the task gives (a loop item), over the group variables.
+    extra = dict(a.split("=", 1) for a in sys.argv[4:])
+    sys.stdout.write(render(*sys.argv[1:4], extra))
