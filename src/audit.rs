@@ -80,26 +80,34 @@ fn run(
             let _unblock = Unblock(&vars);
             let loaded = EnvVars::load(Arc::clone(&view), &migration.selector)?;
             let vars = vars.get_or_init(|| Some(loaded)).as_ref();
-            Ok(vars.map(|vars| Planner::new(vars, migration, rules, selection).claiming()))
+            Ok(vars.map(|vars| Planner::new(vars, migration, rules, selection)))
         });
-        let found = scan_tree(tree, migration, &vars, &view.handed, progress);
+        let found = scan_tree(tree, migration, rules, &vars, &view.handed, progress);
         let planner: Result<Option<Planner>> = planner
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (planner, found)
     });
-    let (planner, mut found) = (planner?, found?);
-    let paths: Vec<&String> = if whole {
-        tree.files.iter().collect()
-    } else {
-        let mut paths: Vec<&String> = found.iter().map(|f| &f.path).collect();
-        paths.sort();
-        paths.dedup();
-        paths
-    };
-    let claims = match planner {
-        Some(planner) => planner.plan(tree, &paths)?,
-        None => Plan::default(),
+    let (planner, found) = (planner?, found?);
+    let (mut found, seen) = found;
+    let planner = planner.map(|p| p.knowing_readers(crate::unread::Readers::from_seen(seen)));
+    // Claims come from the files holding references (an edit or a place claims only references
+    // in its own file); `check` also needs the plan of every file, without the classifications.
+    let mut referenced: Vec<&String> = found.iter().map(|f| &f.path).collect();
+    referenced.sort();
+    referenced.dedup();
+    let (claims, plan) = match planner {
+        Some(planner) => {
+            let claims = planner.claims(tree, &referenced)?;
+            let all: Vec<&String> = tree.files.iter().collect();
+            let plan = if whole {
+                Some(planner.plan(tree, &all)?)
+            } else {
+                None
+            };
+            (claims, plan)
+        }
+        None => (Plan::default(), None),
     };
     for f in &mut found {
         // An edit that overlaps the reference claims it for its rule.
@@ -121,7 +129,7 @@ fn run(
         }
     }
     found.sort();
-    Ok((claims, found))
+    Ok((plan.unwrap_or(claims), found))
 }
 
 /// Releases the scan if the planning thread ends without variables (an error, a panic).
@@ -133,13 +141,16 @@ impl Drop for Unblock<'_> {
     }
 }
 
+/// The references of every file, and what the files say of the `unread` rules' variables (the
+/// same pass reads each file once).
 fn scan_tree(
     tree: &Tree,
     migration: &Migration,
+    rules: &RuleSet,
     vars: &OnceLock<Option<EnvVars>>,
     handed: &Handed,
     progress: &indicatif::ProgressBar,
-) -> Result<Vec<Finding>> {
+) -> Result<(Vec<Finding>, Vec<crate::unread::Seen>)> {
     progress.set_length(tree.files.len() as u64);
     let mut hosts = migration.from_hosts();
     hosts.extend(migration.related.iter().cloned());
@@ -156,7 +167,11 @@ fn scan_tree(
     // A text with Jinja-built candidates met before the variables are loaded waits until the
     // end of the scan instead of stalling its thread.
     let waiting: Mutex<Vec<(String, String)>> = Mutex::default();
+    let names = crate::unread::names(rules);
+    let seen: Mutex<Vec<crate::unread::Seen>> = Mutex::default();
     let scan = Scan {
+        names: &names,
+        seen: &seen,
         finder: &finder,
         selector: &migration.selector,
         suffixes: &suffixes,
@@ -177,7 +192,7 @@ fn scan_tree(
         found.extend(built.into_iter().flatten());
     }
     progress.finish_and_clear();
-    Ok(found)
+    Ok((found, seen.into_inner().unwrap_or_default()))
 }
 
 /// The classification rule that claims a reference: those that name lines first, then by id.
@@ -208,6 +223,9 @@ fn classify<'r>(rules: &'r RuleSet, f: &Finding) -> Option<&'r Rule> {
 
 /// What the scan of every file shares.
 struct Scan<'s> {
+    /// The `unread` rules' variables, and what the files said of them.
+    names: &'s std::collections::BTreeSet<String>,
+    seen: &'s Mutex<Vec<crate::unread::Seen>>,
     finder: &'s Finder,
     selector: &'s crate::migration::Selector,
     suffixes: &'s [String],
@@ -230,6 +248,12 @@ impl Scan<'_> {
         let text = file.text;
         if let Some(handed) = handed {
             handed.put(path, &text);
+        }
+        let said = crate::unread::look(path, &text, self.names);
+        if !said.is_empty()
+            && let Ok(mut seen) = self.seen.lock()
+        {
+            seen.extend(said);
         }
         let literal = self.finder.find(&text);
         let maybe_built =
@@ -406,7 +430,10 @@ mod tests {
         let (tree, migration) = mini();
         let view = Arc::new(View::of(&tree));
         let scan = |vars: &OnceLock<Option<EnvVars>>, progress: &indicatif::ProgressBar| {
-            scan_tree(&tree, &migration, vars, &view.handed, progress).expect("scan")
+            let rules = RuleSet::default();
+            scan_tree(&tree, &migration, &rules, vars, &view.handed, progress)
+                .expect("scan")
+                .0
         };
         let early = OnceLock::new();
         let _ = early.set(Some(

@@ -59,9 +59,48 @@ pub struct Report {
 }
 
 /// The renderings of one tree: group variables per environment and the template tasks.
+/// Files with their texts: (path, text).
+type Texts = Vec<(String, String)>;
+
 struct Renderings {
     vars: EnvVars,
     playbooks: Playbooks,
+    /// Per rule placed by meaning: the files that could hold its places, with their texts
+    /// (read once for all its promises and environments).
+    candidates: std::sync::Mutex<BTreeMap<String, Arc<Texts>>>,
+}
+
+impl Renderings {
+    /// The files of `rule`'s globs holding its needle, with their texts.
+    fn candidates(&self, rule: &Rule) -> Arc<Texts> {
+        if let Some(found) = self
+            .candidates
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&rule.id).cloned())
+        {
+            return found;
+        }
+        let view = self.vars.renderer().view();
+        let paths: Vec<&String> = view
+            .files
+            .iter()
+            .filter(|p| rule.globs.is_match(p))
+            .collect();
+        let texts = crate::parallel::map(&paths, |path| {
+            let text = view.read(path)?;
+            let holds = rule
+                .needle
+                .as_ref()
+                .is_none_or(|n| text.contains(n.as_str()));
+            holds.then(|| ((*path).clone(), text))
+        });
+        let found = Arc::new(texts.into_iter().flatten().collect::<Vec<_>>());
+        if let Ok(mut c) = self.candidates.lock() {
+            c.insert(rule.id.clone(), Arc::clone(&found));
+        }
+        found
+    }
 }
 
 impl Renderings {
@@ -70,6 +109,7 @@ impl Renderings {
         Ok(Renderings {
             vars: EnvVars::load(view, selector)?,
             playbooks,
+            candidates: std::sync::Mutex::default(),
         })
     }
 
@@ -244,24 +284,13 @@ fn role_params(
     let (Some(w), Some(expected)) = (&rule.where_, proof.equals.render(scope)) else {
         return;
     };
-    let view = now.vars.renderer().view();
     let places = Places {
         inventory: &now.playbooks.inventory,
         related: &migration.related,
     };
     let mut seen = 0;
-    for path in view.files.iter().filter(|p| rule.globs.is_match(p)) {
-        let Some(text) = view.read(path) else {
-            continue;
-        };
-        if rule
-            .needle
-            .as_ref()
-            .is_some_and(|n| !text.contains(n.as_str()))
-        {
-            continue;
-        }
-        let Ok(docs) = yaml::parse(Path::new(path), &text, &crate::formats::jinja::mask(&text))
+    for (path, text) in now.candidates(rule).iter() {
+        let Ok(docs) = yaml::parse(Path::new(path), text, &crate::formats::jinja::mask(text))
         else {
             continue; // planning reports a file that does not parse
         };
@@ -301,7 +330,7 @@ fn role_params(
                     what: format!("{param} (role {})", role_name(w)),
                     expected: expected.clone(),
                     got: got.unwrap_or_else(|| "nothing there".into()),
-                    at: Some(crate::error::Position::of(&text, at)),
+                    at: Some(crate::error::Position::of(text, at)),
                 });
             }
         }

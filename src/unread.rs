@@ -19,22 +19,43 @@ pub struct Readers {
     definers: BTreeMap<String, Vec<String>>,
 }
 
+/// What one file says of the variables asked about: (name, file, reads it, defines it).
+pub type Seen = (String, String, bool, bool);
+
+/// What `text` (the file `rel`) says of `names`; nothing for a file that names none.
+pub fn look(rel: &str, text: &str, names: &BTreeSet<String>) -> Vec<Seen> {
+    names
+        .iter()
+        .filter(|n| text.contains(n.as_str()))
+        .map(|n| (n.clone(), rel.to_string(), reads(text, n), defines(text, n)))
+        .collect()
+}
+
+/// The variables the `unread` rules of `rules` ask about.
+pub fn names(rules: &crate::rules::RuleSet) -> BTreeSet<String> {
+    rules
+        .rules
+        .iter()
+        .filter_map(|r| r.where_.as_ref().filter(|w| w.unread)?.key.as_ref())
+        .flat_map(|k| k.names.iter().cloned())
+        .collect()
+}
+
 impl Readers {
     /// Scans every file of `view` for `names` (in parallel; a file that does not name one is
-    /// not looked at further).
+    /// not looked at further). `audit` instead looks while it scans ([`Readers::from_seen`]).
     pub fn scan(view: &View, names: &BTreeSet<String>) -> Readers {
         let found = crate::parallel::map(&view.files, |rel| {
-            let Some(text) = view.read(rel) else {
-                return Vec::new();
-            };
-            names
-                .iter()
-                .filter(|n| text.contains(n.as_str()))
-                .map(|n| (n.clone(), rel.clone(), reads(&text, n), defines(&text, n)))
-                .collect::<Vec<_>>()
+            view.read(rel)
+                .map_or_else(Vec::new, |text| look(rel, &text, names))
         });
+        Readers::from_seen(found.into_iter().flatten())
+    }
+
+    /// The readers and definers among what files said.
+    pub fn from_seen(seen: impl IntoIterator<Item = Seen>) -> Readers {
         let mut out = Readers::default();
-        for (name, file, read, defined) in found.into_iter().flatten() {
+        for (name, file, read, defined) in seen {
             if read {
                 out.by_name
                     .entry(name.clone())

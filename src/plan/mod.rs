@@ -140,8 +140,6 @@ pub struct Planner<'m> {
     inventory: std::sync::OnceLock<Inventory>,
     /// Who reads the variables of `unread` rules, scanned when first asked.
     readers: std::sync::OnceLock<Readers>,
-    /// Whether classification rules placed by meaning run (only `audit` needs their claims).
-    claiming: bool,
 }
 
 impl<'m> Planner<'m> {
@@ -166,29 +164,36 @@ impl<'m> Planner<'m> {
             traced: BTreeMap::new(),
             inventory: std::sync::OnceLock::new(),
             readers: std::sync::OnceLock::new(),
-            claiming: false,
         };
         let mut traced = trace_rules(&planner);
         traced.extend(follow_includes(&planner));
         Planner { traced, ..planner }
     }
 
-    /// The same planner, also running the classification rules placed by meaning, whose places
-    /// claim references for `audit`.
-    pub fn claiming(self) -> Planner<'m> {
-        Planner {
-            claiming: true,
-            ..self
-        }
+    /// Who reads the `unread` rules' variables, when a scan of the whole tree already looked
+    /// (`audit`): no second pass over the files.
+    pub fn knowing_readers(self, readers: Readers) -> Planner<'m> {
+        let _ = self.readers.set(readers);
+        self
     }
 
     /// The plan of `paths` (files of `tree`), with the tree's notes.
     pub fn plan(&self, tree: &Tree, paths: &[&String]) -> Result<Plan> {
+        self.plan_of(tree, paths, false)
+    }
+
+    /// The plan of `paths` with the claims of the classification rules placed by meaning too
+    /// (`audit`; give it only the files holding references: classifying costs parses).
+    pub fn claims(&self, tree: &Tree, paths: &[&String]) -> Result<Plan> {
+        self.plan_of(tree, paths, true)
+    }
+
+    fn plan_of(&self, tree: &Tree, paths: &[&String], claiming: bool) -> Result<Plan> {
         let mut out = symlink_notes(tree);
         // Files are planned independently, in parallel; the first error in path order wins.
         let planned = crate::parallel::map(paths, |path| {
             let mut one = Plan::default();
-            self.plan_path(tree, path, &mut one)?;
+            self.plan_path(tree, path, claiming, &mut one)?;
             Ok::<_, Error>(one)
         });
         let mut found = BTreeSet::new();
@@ -200,7 +205,7 @@ impl<'m> Planner<'m> {
             out.claims.extend(one.claims);
             found.extend(one.found);
         }
-        out.notes.extend(self.not_found(&found));
+        out.notes.extend(self.not_found(&found, claiming));
         out.notes.sort();
         Ok(out)
     }
@@ -209,12 +214,12 @@ impl<'m> Planner<'m> {
 impl Planner<'_> {
     /// A note for each rule of the step that selects places by meaning and found none in the
     /// tree (an older or newer tree: nothing to do there, and the run goes on).
-    fn not_found(&self, found: &BTreeSet<String>) -> Vec<Note> {
+    fn not_found(&self, found: &BTreeSet<String>, claiming: bool) -> Vec<Note> {
         self.rules
             .rules
             .iter()
             .filter(|r| r.step == self.selection.step && !found.contains(&r.id))
-            .filter(|r| self.claiming || !matches!(r.action, Action::Classify { .. }))
+            .filter(|r| claiming || !matches!(r.action, Action::Classify { .. }))
             .filter_map(|r| {
                 let w = r.where_.as_ref()?;
                 let what = match (&w.role_param, &w.rendered, &w.key) {
@@ -245,13 +250,7 @@ impl Planner<'_> {
     /// (the evidence that it is not `unread`).
     pub fn readers_of(&self, file: &str, name: &str) -> Vec<&str> {
         let readers = self.readers.get_or_init(|| {
-            let names = self
-                .rules
-                .rules
-                .iter()
-                .filter_map(|r| r.where_.as_ref().filter(|w| w.unread)?.key.as_ref())
-                .flat_map(|k| k.names.iter().cloned())
-                .collect();
+            let names = crate::unread::names(self.rules);
             Readers::scan(self.vars.renderer().view(), &names)
         });
         readers.seen_by(file, name, self.places().inventory)
@@ -471,7 +470,7 @@ fn parse_doc(format: Format, src: &Source<'_>) -> Result<Doc> {
 impl Planner<'_> {
     /// Plans the rules of `step` that apply to `path` (by glob, or because a traced variable
     /// is defined there).
-    fn plan_path(&self, tree: &Tree, path: &String, out: &mut Plan) -> Result<()> {
+    fn plan_path(&self, tree: &Tree, path: &String, claiming: bool, out: &mut Plan) -> Result<()> {
         let step = self.selection.step;
         let matching: Vec<&Rule> = self
             .rules
@@ -479,8 +478,7 @@ impl Planner<'_> {
             .iter()
             // Text classification is audit's; a classification by meaning has places to find.
             .filter(|r| {
-                !matches!(r.action, Action::Classify { .. })
-                    || (self.claiming && r.where_.is_some())
+                !matches!(r.action, Action::Classify { .. }) || (claiming && r.where_.is_some())
             })
             .filter(|r| {
                 r.step == step
