@@ -118,7 +118,8 @@ struct RuleSpec {
     /// listed beside it (a list item or an array table).
     #[serde(default)]
     drop: bool,
-    /// The selected value becomes this template for `environment` (no reference needed).
+    /// The selected value becomes this template for `environment` (no reference needed; without
+    /// `environment`, for every environment that renders the place).
     value: Option<String>,
     environment: Option<Env>,
     /// INI: each key must render to its template in every environment (keys are added where an
@@ -390,9 +391,10 @@ pub struct ReferenceAction {
 #[derive(Debug, Clone)]
 pub enum Action {
     Reference(ReferenceAction),
-    /// Set the selected value to a template evaluated for one environment.
+    /// Set the selected value to a template evaluated for one environment (`None`: for each
+    /// environment that renders the place).
     Fixed {
-        env: Env,
+        env: Option<Env>,
         value: Template,
     },
     /// Every environment must render each key to its template (INI).
@@ -622,11 +624,8 @@ impl RuleSpec {
                 })
             }
             (None, Some(value), true) if self.format != Format::Ini && self.set.is_empty() => {
-                let env = self
-                    .environment
-                    .ok_or_else(|| bad("value", "a fixed `value` needs an `environment`".into()))?;
                 Action::Fixed {
-                    env,
+                    env: self.environment,
                     value: compile("value", value)?,
                 }
             }

@@ -303,7 +303,7 @@ fn trace_rules(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> 
         .into_iter()
         .flat_map(|rule| {
             let envs = match &rule.action {
-                Action::Fixed { env, .. } => Envs::only(*env),
+                Action::Fixed { env: Some(env), .. } => Envs::only(*env),
                 _ => Envs::ALL,
             };
             envs.intersect(selection.envs)

@@ -52,7 +52,12 @@ impl Planner<'_> {
                         .collect()
                 }
                 Action::Reference(action) => self.reference(src, &hit, rule, action, notes, claims),
-                Action::Fixed { env, value } => self.fixed(src, &hit, rule, *env, value),
+                Action::Fixed { env, value } => {
+                    let envs = env.map_or(self.selection.envs, Envs::only);
+                    envs.iter()
+                        .filter_map(|env| self.fixed(src, &hit, rule, env, value))
+                        .collect()
+                }
                 Action::Classify { .. } => {
                     claims.push(Claim {
                         path: src.path.to_string(),
@@ -407,20 +412,17 @@ impl Planner<'_> {
         rule: &Rule,
         env: Env,
         template: &Template,
-    ) -> Vec<Edit> {
-        let Some(scalar) = hit.value.as_scalar() else {
-            return Vec::new();
-        };
-        let Some(value) = template.render(&self.scope(env, None)) else {
-            return Vec::new();
-        };
-        // Only where `env` renders the place (not the other branch of an `{% if %}`).
+    ) -> Option<Edit> {
+        let scalar = hit.value.as_scalar()?;
+        let value = template.render(&self.scope(env, None))?;
+        // Only where `env` renders the place (not the other branch of an `{% if %}`), and not
+        // where it already says the same (`{{x}}` is `{{ x }}`).
         if !self.selection.envs.contains(env)
             || !src.jinja.envs_at(scalar.span.start).contains(env)
-            || scalar.value == value
+            || same_jinja(&scalar.value, &value)
             || scalar.style == Style::Block
         {
-            return Vec::new();
+            return None;
         }
         let site = Site {
             src,
@@ -431,8 +433,19 @@ impl Planner<'_> {
         let mut edit = replace(&site, scalar, &value, in_flow, None);
         let key = hit.key.as_ref().map_or("", |k| k.value.as_str());
         edit.secret = redact::is_secret(key, &scalar.value) || redact::is_secret(key, &value);
-        vec![edit]
+        Some(edit)
     }
+}
+
+/// Two values that differ at most by the spaces just inside `{{ }}` (Jinja ignores them).
+fn same_jinja(a: &str, b: &str) -> bool {
+    static INNER: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\{\{\s*(.*?)\s*\}\}").ok());
+    let squeeze = |s: &str| match INNER.as_ref() {
+        Some(re) => re.replace_all(s, "{{$1}}").into_owned(),
+        None => s.to_string(),
+    };
+    a == b || squeeze(a) == squeeze(b)
 }
 
 /// The items of the list (sequence) in `node` that holds an item written at `span`.
@@ -629,6 +642,13 @@ mod tests {
             read_split("x{{ 'a' if env == 'staging' else 'b' }}", pair),
             None
         );
+    }
+
+    #[test]
+    fn jinja_spacing_is_not_a_difference() {
+        assert!(same_jinja("{{quay_io_username}}", "{{ quay_io_username }}"));
+        assert!(!same_jinja("{{ 'a b' }}", "{{ 'ab' }}"));
+        assert!(!same_jinja("{{ a }}", "{{ b }}"));
     }
 
     #[test]
