@@ -93,13 +93,7 @@ fn step_two_on_the_corpus_is_exact_proven_and_idempotent() {
         .collect();
     assert_eq!(got, want);
 
-    let again = regshift(&["plan", "-C", dir]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, ""),
-        "{}",
-        again.stderr
-    );
+    common::nothing_pending(&["-C", dir]);
     let proven = succeeds(&["verify", "-C", dir]);
     assert_eq!(proven.stdout, "verify: 35 passed, 0 failed\n"); // the 3 + 32 checks above
 
@@ -222,8 +216,7 @@ fn staging_first_leaves_production_untouched_and_production_completes_it() {
     // Staging first passes CI (SPEC §5): production's references are pending production edits.
     let gate = succeeds(&["check", "-C", dir, "--env", "staging"]);
     assert!(
-        gate.stdout
-            .ends_with("check: 0 pending edits, 0 unclassified references, 0 proof failures\n"),
+        gate.stdout.ends_with(common::CLEAN_CHECK),
         "{}",
         gate.stdout
     );

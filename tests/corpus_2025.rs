@@ -72,18 +72,12 @@ fn step_two_applies_on_the_2025_tree_staging_first_and_is_idempotent() {
     );
     // Staging first passes CI (SPEC §5): production's references are pending production edits.
     let gate = succeeds(&["check", "-C", dir, "--env", "staging"]);
-    let clean = "check: 0 pending edits, 0 unclassified references, 0 proof failures\n";
+    let clean = common::CLEAN_CHECK;
     assert!(gate.stdout.ends_with(clean), "{}", gate.stdout);
     succeeds(&["apply", "-C", dir, "--env", "production"]);
     let all = succeeds(&["verify", "-C", dir]);
     assert!(all.stdout.ends_with(" 0 failed\n"), "{}", all.stdout);
-    let again = regshift(&["plan", "-C", dir]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, ""),
-        "{}",
-        again.stderr
-    );
+    common::nothing_pending(&["-C", dir]);
     let gate = succeeds(&["check", "-C", dir]);
     assert!(gate.stdout.ends_with(clean), "{}", gate.stdout);
     // Python's Jinja2 and tomllib, not regshift, read the uploader's result (SPEC §7).

@@ -32,12 +32,11 @@ fn apply_and_check(root: &Path, migration: &Path) {
     assert!(verify.stdout.ends_with(" 0 failed\n"), "{}", verify.stdout);
     let check = succeeds(&["check", "-C", dir, "--migration", m]);
     assert!(
-        check
-            .stdout
-            .ends_with("check: 0 pending edits, 0 unclassified references, 0 proof failures\n"),
+        check.stdout.ends_with(common::CLEAN_CHECK),
         "{}",
         check.stdout
     );
+    common::nothing_pending(&["-C", dir, "--migration", m]);
 }
 
 /// The registry-root lines the migration changed.

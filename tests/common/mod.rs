@@ -192,3 +192,22 @@ pub fn python_oracle() -> Option<&'static str> {
     }
     ok.then_some("python3")
 }
+
+/// What `check` prints last on a clean tree.
+#[allow(dead_code)]
+pub const CLEAN_CHECK: &str =
+    "check: 0 pending edits, 0 unclassified references, 0 proof failures\n";
+
+/// `regshift plan ARGS` has nothing left to do (idempotence): exit 0 and no diff.
+#[allow(dead_code)]
+pub fn nothing_pending(args: &[&str]) {
+    let mut all = vec!["plan"];
+    all.extend_from_slice(args);
+    let again = regshift(&all);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "{}",
+        again.stderr
+    );
+}
