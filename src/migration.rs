@@ -25,27 +25,38 @@ pub struct Env(u8);
 /// The most environments one run can name (they are a bit set, [`crate::formats::jinja::Envs`]).
 pub const MAX_ENVS: usize = 64;
 
-/// Interned environment names, by id. Names are few and live as long as the run: leaked.
-static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+/// Interned environment names, by id: each slot is written once, then read without a lock
+/// (names are asked for in hot paths: ordering, sets). Names are few and live as long as the
+/// run: leaked.
+static NAMES: [std::sync::OnceLock<&'static str>; MAX_ENVS] =
+    [const { std::sync::OnceLock::new() }; MAX_ENVS];
+/// Serialises interning (reading needs no lock).
+static INTERNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Env {
-    /// The environment called `name` (`None` past [`MAX_ENVS`] names, or a poisoned lock).
+    /// The environment called `name` (`None` past [`MAX_ENVS`] names).
     pub fn named(name: &str) -> Option<Env> {
-        let mut names = NAMES.lock().ok()?;
-        if let Some(id) = names.iter().position(|n| *n == name) {
+        let found = |slots: &[std::sync::OnceLock<&'static str>]| {
+            slots
+                .iter()
+                .position(|s| s.get().is_some_and(|n| *n == name))
+        };
+        if let Some(id) = found(&NAMES) {
             return u8::try_from(id).ok().map(Env);
         }
-        if names.len() >= MAX_ENVS {
-            return None;
+        let _one_at_a_time = INTERNING.lock().ok()?;
+        if let Some(id) = found(&NAMES) {
+            return u8::try_from(id).ok().map(Env);
         }
-        names.push(Box::leak(name.to_string().into_boxed_str()));
-        u8::try_from(names.len() - 1).ok().map(Env)
+        let id = NAMES.iter().position(|s| s.get().is_none())?;
+        let _ = NAMES[id].set(Box::leak(name.to_string().into_boxed_str()));
+        u8::try_from(id).ok().map(Env)
     }
 
     /// Every environment named so far in this run, by name.
     pub fn interned() -> Vec<Env> {
-        let count = NAMES.lock().map_or(0, |n| n.len());
-        let mut out: Vec<Env> = (0..count)
+        let mut out: Vec<Env> = (0..MAX_ENVS)
+            .take_while(|i| NAMES[*i].get().is_some())
             .filter_map(|i| u8::try_from(i).ok().map(Env))
             .collect();
         out.sort();
@@ -54,15 +65,19 @@ impl Env {
 
     pub fn name(self) -> &'static str {
         NAMES
-            .lock()
-            .ok()
-            .and_then(|n| n.get(usize::from(self.0)).copied())
+            .get(usize::from(self.0))
+            .and_then(|n| n.get().copied())
             .unwrap_or("?")
     }
 
     /// The bit this environment has in a set.
     pub fn bit(self) -> u64 {
         1u64 << self.0
+    }
+
+    /// The environment whose bit is `index` (named or not).
+    pub(crate) fn from_index(index: u8) -> Env {
+        Env(index)
     }
 }
 

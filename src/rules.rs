@@ -179,6 +179,8 @@ pub struct Key {
     pub names: Vec<String>,
     pub files: String,
     pub at: TreePath,
+    /// Text every file holding the place contains: the last key of `under`, or the one name.
+    pub needle: Option<String>,
 }
 
 /// A place in a rendering (`rendered`), as written.
@@ -267,11 +269,22 @@ impl WhereSpec {
                     return Err("`key.names` lists plain key names".to_string());
                 }
                 let names = k.names.join("|");
+                let under_key = k.under.as_deref().and_then(|u| {
+                    u.rsplit('.')
+                        .map(|seg| seg.split('[').next().unwrap_or(seg).trim_matches('"'))
+                        .find(|seg| !seg.is_empty() && *seg != "*" && !seg.contains('|'))
+                        .map(str::to_string)
+                });
+                let needle = under_key.or_else(|| match k.names.as_slice() {
+                    [one] => Some(one.clone()),
+                    _ => None,
+                });
                 let at = match &k.under {
                     Some(under) => format!("{under}.{names}"),
                     None => names,
                 };
                 Ok(Key {
+                    needle,
                     names: k.names.clone(),
                     files: k.files.clone(),
                     at: TreePath::parse(&at)?,
@@ -562,9 +575,10 @@ impl RuleSpec {
         // both `image:` and `DockerImage` contain.
         let needle = where_
             .as_ref()
-            .and_then(|w| match (&w.role_param, &w.image) {
-                (Some(r), _) => Some(r.role.clone()),
-                (_, Some(_)) => Some("mage".to_string()),
+            .and_then(|w| match (&w.role_param, &w.image, &w.key) {
+                (Some(r), _, _) => Some(r.role.clone()),
+                (_, Some(_), _) => Some("mage".to_string()),
+                (_, _, Some(k)) => k.needle.clone(),
                 _ => None,
             });
         let rendered = where_.as_ref().and_then(|w| w.rendered.as_ref());

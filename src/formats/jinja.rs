@@ -45,20 +45,26 @@ impl Envs {
         Envs(self.0 & !other.0)
     }
 
-    /// The environments in the set, by name.
+    /// The environments in the set, by name (only named ones: `ALL` has every bit).
     pub fn iter(self) -> impl Iterator<Item = Env> {
-        Env::interned()
-            .into_iter()
-            .filter(move |e| self.contains(*e))
+        let mut out: Vec<Env> = (0..64u8)
+            .filter(|i| self.0 & (1u64 << i) != 0)
+            .map(Env::from_index)
+            .take_while(|e| e.name() != "?")
+            .collect();
+        out.sort();
+        out.into_iter()
     }
 }
 
 impl Ord for Envs {
     /// Environment by environment, in name order (a set holding the first is greater).
     fn cmp(&self, other: &Envs) -> std::cmp::Ordering {
-        let flags =
-            |s: &Envs| -> Vec<bool> { Env::interned().iter().map(|e| s.contains(*e)).collect() };
-        flags(self).cmp(&flags(other))
+        let both = Envs(self.0 | other.0);
+        both.iter()
+            .map(|e| self.contains(e).cmp(&other.contains(e)))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
