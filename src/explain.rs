@@ -45,6 +45,9 @@ pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) 
             r.host, at.column
         );
     }
+    if let Some(name) = defined_name(file, source) {
+        unread_evidence(&mut out, &view, migration, file, name);
+    }
     let names = printed_names(source);
     if names.is_empty() {
         return Ok(out);
@@ -56,6 +59,42 @@ pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) 
         chain(&mut out, &vars, &playbooks, file, &name);
     }
     Ok(out)
+}
+
+/// The variable a vars file's line defines at its top level (`name: value`), if any.
+fn defined_name<'s>(file: &str, line: &'s str) -> Option<&'s str> {
+    let vars_file = file.contains("group_vars/") || file.contains("host_vars/");
+    let (name, _) = line.split_once(':')?;
+    (vars_file && crate::migration::is_identifier(name)).then_some(name)
+}
+
+/// `unread`'s evidence (SPEC §4): who names the variable, and which of them can see this
+/// definition (their hosts and the definition's share one, and no deeper group shadows it).
+fn unread_evidence(out: &mut String, view: &View, migration: &Migration, file: &str, name: &str) {
+    let names = std::collections::BTreeSet::from([name.to_string()]);
+    let readers = crate::unread::Readers::scan(view, &names);
+    let inventory = crate::ansible::inventory::Inventory::load(view, &migration.selector);
+    let seeing = readers.seen_by(file, name, &inventory);
+    if seeing.is_empty() {
+        let _ = writeln!(
+            out,
+            "  `{name}` defined here: nothing that can see this definition reads it (unread)"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  `{name}` defined here is read by: {}",
+            seeing.join(", ")
+        );
+    }
+    let blind = readers.blind_to(file, name, &inventory);
+    if !blind.is_empty() {
+        let _ = writeln!(
+            out,
+            "  named also in (cannot see this definition): {}",
+            blind.join(", ")
+        );
+    }
 }
 
 fn chain(out: &mut String, vars: &EnvVars, playbooks: &Playbooks, file: &str, name: &str) {

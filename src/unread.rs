@@ -87,6 +87,19 @@ impl Readers {
         )
     }
 
+    /// The files that read `name` but cannot see its definition in `file` (evidence for
+    /// `unread`).
+    pub fn blind_to(&self, file: &str, name: &str, inventory: &Inventory) -> Vec<&str> {
+        let seeing = self.seen_by(file, name, inventory);
+        self.by_name
+            .get(name)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !seeing.contains(r))
+            .collect()
+    }
+
     /// The files that read `name` and can see its definition in `file` (see the module doc);
     /// empty when the definition is unread. A definition outside the inventory's vars files
     /// is seen by every reader.

@@ -549,3 +549,46 @@ fn a_rule_that_finds_nothing_says_so_and_the_run_goes_on() {
         .count();
     assert_eq!(notes, 2, "one per environment: {}", verify.stdout);
 }
+
+#[test]
+fn explain_shows_who_can_see_a_definition() {
+    // `unread`'s evidence (SPEC §4): a group's variable named only by another group's file is
+    // read by nothing that can see it; the other group's own definition is read there.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("inventory/group_vars")).expect("mkdir");
+    std::fs::write(
+        root.join("inventory/inventory"),
+        "[builders]\nb1.example.org\n\n[reactor]\nr1.example.org\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("inventory/group_vars/builders"),
+        "source_registry: registry.fedoraproject.org\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("inventory/group_vars/reactor"),
+        "source_registry: registry.fedoraproject.org\nurl: \"{{ source_registry }}\"\n",
+    )
+    .expect("write");
+    let explain = |file: &str| {
+        succeeds(&["audit", "-C", arg(root), "--explain", &format!("{file}:1")]).stdout
+    };
+    let dead = explain("inventory/group_vars/builders");
+    assert!(
+        dead.contains(
+            "`source_registry` defined here: nothing that can see this definition reads it (unread)"
+        ),
+        "{dead}"
+    );
+    assert!(
+        dead.contains("named also in (cannot see this definition): inventory/group_vars/reactor"),
+        "{dead}"
+    );
+    let read = explain("inventory/group_vars/reactor");
+    assert!(
+        read.contains("`source_registry` defined here is read by: inventory/group_vars/reactor"),
+        "{read}"
+    );
+}
