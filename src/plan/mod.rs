@@ -218,7 +218,10 @@ impl Planner<'_> {
         self.rules
             .rules
             .iter()
-            .filter(|r| r.step == self.selection.step && !found.contains(&r.id))
+            .filter(|r| {
+                (r.step == self.selection.step || matches!(r.action, Action::Classify { .. }))
+                    && !found.contains(&r.id)
+            })
             .filter(|r| claiming || !matches!(r.action, Action::Classify { .. }))
             .filter_map(|r| {
                 let w = r.where_.as_ref()?;
@@ -480,8 +483,9 @@ impl Planner<'_> {
             .filter(|r| {
                 !matches!(r.action, Action::Classify { .. }) || (claiming && r.where_.is_some())
             })
+            // Classifications claim in every step's audit; edits are the selected step's.
             .filter(|r| {
-                r.step == step
+                (r.step == step || matches!(r.action, Action::Classify { .. }))
                     && (r.globs.is_match(path)
                         || self.traced.contains_key(&(path.clone(), r.id.clone())))
             })
