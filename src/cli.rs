@@ -412,19 +412,27 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
         envs: config.migration.all(),
         ..selection(config)
     };
-    let (plan, found) = crate::audit::audit_and_plan(
-        &tree,
-        &config.migration,
-        &config.rules,
-        all,
-        &progress(config),
-    )?;
+    // The proof reads and renders other files than the audit: both run at once.
+    let (audited, proof) = std::thread::scope(|scope| {
+        let proof = scope.spawn(|| prove_against_head(config, &tree));
+        let audited = crate::audit::audit_and_plan(
+            &tree,
+            &config.migration,
+            &config.rules,
+            all,
+            &progress(config),
+        );
+        let proof = proof
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (audited, proof)
+    });
+    let ((plan, found), proof) = (audited?, proof?);
     let plan = if config.envs == all.envs {
         plan
     } else {
         plan::plan(&tree, &config.migration, &config.rules, selection(config))?
     };
-    let proof = prove_against_head(config, &tree)?;
     let unclassified: Vec<&crate::audit::Finding> =
         found.iter().filter(|f| f.rule.is_none()).collect();
     let clean = plan.edits.is_empty() && unclassified.is_empty() && proof.failures.is_empty();
@@ -510,7 +518,18 @@ fn verify_command(config: &Config) -> Result<u8> {
 
 /// Proves the tree as it is, comparing renderings with `HEAD` when the tree is a git repository.
 fn prove_against_head(config: &Config, tree: &Tree) -> Result<prove::Report> {
-    let baseline = git::HeadTree::open(&config.tree)?.map(|head| prove::Baseline {
+    // A work tree identical to `HEAD` renders as `HEAD` does: nothing to compare (a CI checkout
+    // of the change under review is such a tree).
+    let clean = git::Repo::open(&config.tree)
+        .ok()
+        .and_then(|repo| repo.dirty().ok())
+        .is_some_and(|dirty| dirty.is_empty());
+    let head = if clean {
+        None
+    } else {
+        git::HeadTree::open(&config.tree)?
+    };
+    let baseline = head.map(|head| prove::Baseline {
         view: Arc::new(View::of_head(&config.tree, head)),
         isolate: false,
     });
