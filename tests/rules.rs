@@ -4,7 +4,7 @@
 mod common;
 
 use regshift::migration::Migration;
-use regshift::rules::{Action, RuleSet};
+use regshift::rules::RuleSet;
 use regshift::ruletest;
 
 #[test]
