@@ -144,7 +144,9 @@ pub struct Selector {
     pub groups: BTreeMap<String, Env>,
     /// The environment of hosts in none of `groups` (the only one, when there is one).
     pub default: Env,
-    /// A variable each environment sets to the suffix of its host names.
+    /// A variable each environment sets to the suffix of its host names. Validated and kept for
+    /// the reports; the engine needs it nowhere else, as Jinja-built hosts are rendered with
+    /// each environment's variables, which set it.
     pub suffix_variable: Option<String>,
 }
 
