@@ -53,14 +53,11 @@ impl Env {
         u8::try_from(id).ok().map(Env)
     }
 
-    /// Every environment named so far in this run, by name.
-    pub fn interned() -> Vec<Env> {
-        let mut out: Vec<Env> = (0..MAX_ENVS)
-            .take_while(|i| NAMES[*i].get().is_some())
-            .filter_map(|i| u8::try_from(i).ok().map(Env))
-            .collect();
-        out.sort();
-        out
+    /// Whether the environment whose bit is `index` has a name (ids are given in order).
+    pub(crate) fn is_named(index: u8) -> bool {
+        NAMES
+            .get(usize::from(index))
+            .is_some_and(|n| n.get().is_some())
     }
 
     pub fn name(self) -> &'static str {

@@ -231,6 +231,18 @@ pub struct Where {
     pub not: Option<Box<Where>>,
 }
 
+impl Where {
+    /// The glob of the files a place can be in, when the predicate names one (`rendered`'s
+    /// template, `key`'s files, `image`'s files; a `role_param` is looked for everywhere).
+    pub fn files(&self) -> Option<&str> {
+        self.rendered
+            .as_ref()
+            .map(|r| r.template.as_str())
+            .or(self.key.as_ref().map(|k| k.files.as_str()))
+            .or(self.image.as_deref())
+    }
+}
+
 impl WhereSpec {
     /// `top`: the rule's own predicate (which must select places), not one under `not`.
     fn compile(&self, top: bool) -> std::result::Result<Where, String> {
@@ -250,9 +262,6 @@ impl WhereSpec {
         if top && selectors != 1 {
             return Err("name one place: `role_param`, `rendered`, `key` or `image` (`runs_on` and `not` narrow a `role_param`, `unread` a `key`)".into());
         }
-        if let Some(glob) = &self.image {
-            Glob::new(glob).map_err(|e| format!("bad image files glob: {e}"))?;
-        }
         if self.unread && self.key.is_none() {
             return Err("`unread` narrows a `key`".into());
         }
@@ -260,7 +269,6 @@ impl WhereSpec {
             .key
             .as_ref()
             .map(|k| {
-                Glob::new(&k.files).map_err(|e| format!("bad files glob: {e}"))?;
                 if k.names.is_empty()
                     || k.names
                         .iter()
@@ -298,7 +306,6 @@ impl WhereSpec {
             .rendered
             .as_ref()
             .map(|r| {
-                Glob::new(&r.template).map_err(|e| format!("bad template glob: {e}"))?;
                 Ok::<_, String>(Rendered {
                     template: r.template.clone(),
                     at: TreePath::parse(&r.at)?,
@@ -587,14 +594,11 @@ impl RuleSpec {
             let glob = Glob::new(glob).map_err(|e| bad("where", e.to_string()))?;
             GlobSet::new([glob]).map_err(|e| bad("where", e.to_string()))
         };
-        let image = where_.as_ref().and_then(|w| w.image.as_deref());
         let role = where_.as_ref().and_then(|w| w.role_param.as_ref());
-        let globs = match (role, rendered, key, image) {
+        let globs = match (role, where_.as_ref().and_then(Where::files)) {
             // A role is applied from any playbook or task file: every YAML file that names it.
-            (Some(_), _, _, _) if self.files.is_empty() => yaml_files(),
-            (_, Some(r), _, _) => one_glob(&r.template)?,
-            (_, _, Some(k), _) => one_glob(&k.files)?,
-            (_, _, _, Some(glob)) => one_glob(glob)?,
+            (Some(_), _) if self.files.is_empty() => yaml_files(),
+            (_, Some(glob)) => one_glob(glob)?,
             _ => globs,
         };
         let tree_path = match (self.format, &traced) {

@@ -88,15 +88,15 @@ pub fn run_cases(dir: &Path, rule: &Rule, migration: &Migration) -> Result<Outco
 /// One case, with its own migration file when it has one (the rule is compiled against it).
 fn run_case(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> {
     let own = case.join("migration.yaml");
-    if !own.exists() {
-        return if case.join("tree").is_dir() {
-            run_classification(case, rule, migration)
-        } else {
-            run_one(case, rule, migration)
-        };
-    }
-    let migration = Migration::load(&own)?;
-    let rule = Rule::parse(&rule.source, &rule.text, &migration)?;
+    let (rule, migration) = if own.exists() {
+        let migration = Migration::load(&own)?;
+        (
+            Rule::parse(&rule.source, &rule.text, &migration)?,
+            migration,
+        )
+    } else {
+        (rule.clone(), migration.clone())
+    };
     if case.join("tree").is_dir() {
         run_classification(case, &rule, &migration)
     } else {

@@ -557,22 +557,12 @@ fn explain_shows_who_can_see_a_definition() {
     // read by nothing that can see it; the other group's own definition is read there.
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    std::fs::create_dir_all(root.join("inventory/group_vars")).expect("mkdir");
-    std::fs::write(
-        root.join("inventory/inventory"),
-        "[builders]\nb1.example.org\n\n[reactor]\nr1.example.org\n",
-    )
-    .expect("write");
-    std::fs::write(
-        root.join("inventory/group_vars/builders"),
-        "source_registry: registry.fedoraproject.org\n",
-    )
-    .expect("write");
-    std::fs::write(
-        root.join("inventory/group_vars/reactor"),
-        "source_registry: registry.fedoraproject.org\nurl: \"{{ source_registry }}\"\n",
-    )
-    .expect("write");
+    let inventory = "[builders]\nb1.example.org\n\n[reactor]\nr1.example.org\n";
+    common::write(root, "inventory/inventory", inventory);
+    let definition = "source_registry: registry.fedoraproject.org\n";
+    common::write(root, "inventory/group_vars/builders", definition);
+    let reader = format!("{definition}url: \"{{{{ source_registry }}}}\"\n");
+    common::write(root, "inventory/group_vars/reactor", &reader);
     let explain = |file: &str| {
         succeeds(&["audit", "-C", arg(root), "--explain", &format!("{file}:1")]).stdout
     };

@@ -359,21 +359,13 @@ fn a_new_image_is_kept_by_meaning_and_a_new_push_target_is_unclassified() {
     // Rules by meaning (SPEC §4): a new app's image field is a pull, kept wherever it is; a new
     // reference in a place no rule understands is reported, never silently kept.
     let Some((_dir, root)) = corpus() else { return };
-    let role = root.join("roles/openshift-apps/new-app/templates");
-    std::fs::create_dir_all(&role).expect("mkdir");
-    std::fs::write(
-        role.join("deployment.yml"),
-        "spec:\n  containers:\n  - image: registry.fedoraproject.org/fedora:40\n",
-    )
-    .expect("write");
-    std::fs::write(
-        role.join("config.yml"),
-        "publish:\n  push_to: candidate-registry.fedoraproject.org/new-app\n",
-    )
-    .expect("write");
+    let t = "roles/openshift-apps/new-app/templates";
+    let image = "spec:\n  containers:\n  - image: registry.fedoraproject.org/fedora:40\n";
+    common::write(&root, &format!("{t}/deployment.yml"), image);
+    let push = "publish:\n  push_to: candidate-registry.fedoraproject.org/new-app\n";
+    common::write(&root, &format!("{t}/config.yml"), push);
     let run = regshift(&["audit", "-C", root.to_str().expect("path")]);
     assert_eq!(run.code, 1);
-    let t = "roles/openshift-apps/new-app/templates";
     assert!(run.stdout.contains(&format!("{t}/deployment.yml:3:12\tregistry.fedoraproject.org\tliteral\tproduction,staging\tkeep (step 2)\tkeep-pull-only-images")), "{}", run.stdout);
     assert!(run.stdout.contains(&format!("{t}/config.yml:2:12\tcandidate-registry.fedoraproject.org\tliteral\tproduction,staging\tunclassified\t-")), "{}", run.stdout);
 }

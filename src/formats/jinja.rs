@@ -48,9 +48,8 @@ impl Envs {
     /// The environments in the set, by name (only named ones: `ALL` has every bit).
     pub fn iter(self) -> impl Iterator<Item = Env> {
         let mut out: Vec<Env> = (0..64u8)
-            .filter(|i| self.0 & (1u64 << i) != 0)
+            .filter(|i| self.0 & (1u64 << i) != 0 && Env::is_named(*i))
             .map(Env::from_index)
-            .take_while(|e| e.name() != "?")
             .collect();
         out.sort();
         out.into_iter()

@@ -134,16 +134,18 @@ fn value(v: &Value, original: &str, depth: usize) -> Node {
             } else {
                 Style::Plain
             };
-            let text = match v {
+            let masked_jinja = raw.contains("{{") || raw.contains("{%");
+            let decoded = match v {
+                // The parse saw Jinja masked: the value is the text between the quotes.
+                Value::String(_)
+                    if masked_jinja && matches!(style, Style::Double | Style::Single) =>
+                {
+                    raw.get(1..raw.len().saturating_sub(1))
+                        .unwrap_or(raw)
+                        .to_string()
+                }
                 Value::String(s) => s.value().clone(),
                 _ => raw.to_string(),
-            };
-            // The decoded value, read from the original text (the parse saw Jinja masked).
-            let decoded = match style {
-                Style::Double | Style::Single => raw
-                    .get(1..raw.len().saturating_sub(1))
-                    .map_or(text, |inner| inner.replace("\\\"", "\"")),
-                _ => text,
             };
             Node::Scalar(Scalar {
                 span,
@@ -203,6 +205,21 @@ mod tests {
             hit.value.as_scalar().map(|s| s.value.as_str()),
             Some("{{ x }}-app")
         );
+    }
+
+    #[test]
+    fn strings_are_decoded_as_toml_reads_them_and_jinja_kept_as_written() {
+        let text = "a = \"x\\\\y \\\"q\\\"\"\nb = \"{{ v }}.example.org\"\n";
+        let jinja = Structure::of(text, &selector());
+        let docs = parse(Path::new("c.toml"), text, &jinja, &[prod()]).expect("parses");
+        let value = |k: &str| {
+            docs[0]
+                .get(k)
+                .and_then(Node::as_scalar)
+                .map(|s| s.value.clone())
+        };
+        assert_eq!(value("a").as_deref(), Some("x\\y \"q\""));
+        assert_eq!(value("b").as_deref(), Some("{{ v }}.example.org"));
     }
 
     #[test]

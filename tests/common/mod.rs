@@ -193,6 +193,16 @@ pub fn python_oracle() -> Option<&'static str> {
     ok.then_some("python3")
 }
 
+/// Writes `text` to `root/rel`, making its folders.
+#[allow(dead_code)]
+pub fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    std::fs::write(path, text).expect("write");
+}
+
 /// What `check` prints last on a clean tree.
 #[allow(dead_code)]
 pub const CLEAN_CHECK: &str =
