@@ -149,12 +149,10 @@ impl Job<'_> {
             .iter()
             .map(|c| (c.path.clone(), c.new_text.clone()))
             .collect();
-        let report = prove::prove(
+        let report = prove::planned(
+            before,
             Arc::new(after),
-            Some(prove::Baseline {
-                view: before,
-                isolate: true,
-            }),
+            &plan.edits,
             self.migration,
             &self.rules.of_step(self.step),
             self.envs,

@@ -25,6 +25,7 @@ pub mod rules;
 pub mod ruletest;
 pub mod select;
 pub mod series;
+pub mod sites;
 pub mod template;
 pub mod unread;
 pub mod walk;

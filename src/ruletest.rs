@@ -186,20 +186,45 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
             e.path, e.old
         ));
     }
-    // after/ keeps every promise the rule makes (and changed only registry lines); before/ breaks
-    // at least one, so the proofs can fail.
-    let (before_view, after_view) = (Arc::new(View::of(&before)), Arc::new(View::of(&after)));
-    let proven = prove::prove(
-        Arc::clone(&after_view),
-        Some(prove::Baseline {
-            view: Arc::clone(&before_view),
-            isolate: true,
-        }),
+    // The planned result passes the proof derived from its edits and the rule's promises;
+    // before/ breaks at least one promise, so the proofs can fail.
+    let before_view = Arc::new(View::of(&before));
+    let mut after_view = View::of(&before);
+    after_view.overlay = planned
+        .changed
+        .iter()
+        .map(|c| (c.path.clone(), c.new_text.clone()))
+        .collect();
+    let proven = prove::planned(
+        Arc::clone(&before_view),
+        Arc::new(after_view),
+        &planned.edits,
         migration,
         &only,
         migration.all(),
     )?;
     failures.extend(proven.failures.iter().map(|f| {
+        format!(
+            "planned {} ({}): {}: expected {}, got {}{}",
+            f.place(),
+            f.env,
+            f.what,
+            f.expected,
+            f.got,
+            f.source
+                .as_ref()
+                .map_or_else(String::new, |s| format!(" (edit at {s})"))
+        )
+    }));
+    // The fixture's own after/ keeps the promises too (a wrong after/ fails twice).
+    let kept = prove::prove(
+        Arc::new(View::of(&after)),
+        None,
+        migration,
+        &only,
+        migration.all(),
+    )?;
+    failures.extend(kept.failures.iter().map(|f| {
         format!(
             "after/ {} ({}): {}: expected {}, got {}",
             f.template, f.env, f.what, f.expected, f.got

@@ -27,6 +27,12 @@ use crate::migration::{Env, Selector};
 use crate::walk::View;
 use render::{Context, Renderer, Vars, template_vars};
 
+/// Whether Ansible renders the whole file as a Jinja template (a `templates/` file or a
+/// `.j2`), as opposed to YAML data whose strings it templates after parsing.
+pub fn is_template(path: &str) -> bool {
+    path.contains("/templates/") || path.starts_with("templates/") || path.ends_with(".j2")
+}
+
 /// Group variables per environment (and where each is defined), and a renderer for the tree.
 pub struct EnvVars {
     vars: BTreeMap<Env, Vars>,

@@ -111,9 +111,12 @@ impl Renderer {
             }
         };
         let template = env.template_from_named_str(name, body).map_err(located)?;
+        // A global (the `lookup` function) is not a free variable to stand in for.
+        let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
         let placeholders = Value::from_pairs(
             self.free_variables(env, name, body)
                 .into_iter()
+                .filter(|free| !globals.contains(free.as_str()))
                 .map(|free| (Value::from(free.as_str()), Value::from(format!("<{free}>")))),
         );
         // Lazy merges, not copies: the variables are shared by every rendering with them.
@@ -171,6 +174,7 @@ impl Renderer {
         });
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         filters::register(&mut env);
+        env.add_function("lookup", lookup);
         let view = Arc::clone(&self.view);
         env.set_path_join_callback(move |name, parent| join(&view, name, parent));
         let view = Arc::clone(&self.view);
@@ -201,6 +205,52 @@ impl Renderer {
     }
 }
 
+/// How deep `lookup('template', …)` renderings nest (a template looking itself up ends here).
+const MAX_LOOKUP_DEPTH: usize = 16;
+
+thread_local! {
+    static LOOKUP_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Ansible's `lookup`: `lookup('template', NAME, template_vars={…})` renders the template
+/// (found beside the current one, then from the root) with the current variables and
+/// `template_vars` over them. Other lookups read outside the tree (files, commands, the
+/// environment): they render as a `<lookup:KIND>` placeholder, as an undefined secret does.
+fn lookup(
+    state: &minijinja::State<'_, '_>,
+    kind: String,
+    name: Option<String>,
+    kwargs: minijinja::value::Kwargs,
+) -> std::result::Result<Value, minijinja::Error> {
+    let extra: Option<Value> = kwargs.get("template_vars").ok().flatten();
+    let (Some(name), "template") = (name, kind.as_str()) else {
+        return Ok(Value::from(format!("<lookup:{kind}>")));
+    };
+    let depth = LOOKUP_DEPTH.with(|d| d.get());
+    if depth >= MAX_LOOKUP_DEPTH {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("lookup('template', '{name}') nests more than {MAX_LOOKUP_DEPTH} deep"),
+        ));
+    }
+    let template = state.get_template(&name)?;
+    let mut pairs: Vec<(Value, Value)> = state
+        .known_variables()
+        .iter()
+        .filter_map(|k| Some((Value::from(k.as_ref()), state.lookup(k)?)))
+        .collect();
+    if let Some(extra) = extra {
+        for key in extra.try_iter()? {
+            let value = extra.get_item(&key)?;
+            pairs.push((key, value));
+        }
+    }
+    LOOKUP_DEPTH.with(|d| d.set(depth + 1));
+    let rendered = template.render(Value::from_pairs(pairs));
+    LOOKUP_DEPTH.with(|d| d.set(depth));
+    Ok(Value::from(rendered?))
+}
+
 /// Template names a source includes by literal name: `{% include 'name' %}`, and the argument of
 /// a call `M('name')` of a macro the source defines to include its argument
 /// (`{% macro M(f) %}{% include f %}{% endmacro %}`: the macro is read from the source, never
@@ -218,6 +268,14 @@ pub fn includes_in(region: &str, macros: &[String]) -> Vec<String> {
         inner.strip_prefix("include").map(str::trim_start)
     });
     let mut names: Vec<String> = includes.filter_map(quoted).collect();
+    // `lookup('template', 'name', …)` renders another template into this one.
+    names.extend(source.match_indices("lookup(").filter_map(|(at, _)| {
+        let args = source[at + "lookup(".len()..].trim_start();
+        let rest = args
+            .strip_prefix("'template'")
+            .or_else(|| args.strip_prefix("\"template\""))?;
+        quoted(rest.trim_start().strip_prefix(',')?.trim_start())
+    }));
     for mac in macros {
         let call = format!("{mac}(");
         names.extend(

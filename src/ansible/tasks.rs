@@ -752,6 +752,11 @@ impl Playbooks {
         Some((layers.concat(), merged()))
     }
 
+    /// Whether a template task renders `template` in `env` (no variable templated).
+    pub fn renders(&self, vars: &EnvVars, template: &str, env: Env) -> bool {
+        !self.renderings(vars, template, env, true).is_empty()
+    }
+
     /// The variables `template` renders with in `env`: those of the first task (in path order)
     /// that renders it.
     pub fn vars_for(&self, vars: &EnvVars, template: &str, env: Env) -> Option<Vars> {

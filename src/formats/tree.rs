@@ -83,6 +83,89 @@ impl Node {
         }
     }
 
+    /// Every scalar under this node with the keys (and `[]` for sequence items) leading to it:
+    /// what a rendering holds, independent of how it is written. A scalar's value is its
+    /// decoded text (a block scalar: as written); a multi-line value gives one leaf per line
+    /// (path ending in `|`), so a change inside a long text names the line.
+    pub fn leaves(&self, text: &str) -> Vec<Leaf> {
+        let mut out = Vec::new();
+        self.collect_leaves(text, &mut Vec::new(), &mut out, 0);
+        out
+    }
+
+    fn collect_leaves(
+        &self,
+        text: &str,
+        path: &mut Vec<String>,
+        out: &mut Vec<Leaf>,
+        depth: usize,
+    ) {
+        // Parsers bound nesting already; this bound only keeps the walk finite on any input.
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match self {
+            Node::Scalar(s) => {
+                let value = match s.style {
+                    Style::Block => text.get(s.span.clone()).unwrap_or_default(),
+                    _ => s.value.as_str(),
+                };
+                if value.contains('\n') {
+                    path.push("|".into());
+                    for line in value.lines() {
+                        out.push(Leaf::new(path, line));
+                    }
+                    path.pop();
+                } else {
+                    out.push(Leaf::new(path, value));
+                }
+            }
+            Node::Mapping { entries, .. } => {
+                for (k, v) in entries {
+                    let key = k.as_scalar().map_or_else(String::new, |s| s.value.clone());
+                    path.push(key);
+                    v.collect_leaves(text, path, out, depth + 1);
+                    path.pop();
+                }
+            }
+            Node::Sequence { items, .. } => {
+                path.push("[]".into());
+                for item in items {
+                    item.collect_leaves(text, path, out, depth + 1);
+                }
+                path.pop();
+            }
+            Node::Alias(_) => {}
+        }
+    }
+
+    /// The keys leading to the innermost node whose span holds `offset` (`[]` for a sequence
+    /// item; a key holding it counts as its entry), and that node's span.
+    pub fn keys_to(&self, offset: usize) -> (Vec<String>, Range<usize>) {
+        let mut keys = Vec::new();
+        let mut node = self;
+        for _ in 0..MAX_DEPTH {
+            let next = match node {
+                Node::Mapping { entries, .. } => entries.iter().find_map(|(k, v)| {
+                    let holds = |n: &Node| n.span().contains(&offset);
+                    (holds(k) || holds(v)).then(|| {
+                        let key = k.as_scalar().map_or_else(String::new, |s| s.value.clone());
+                        (Some(key), if holds(k) { k } else { v })
+                    })
+                }),
+                Node::Sequence { items, .. } => items
+                    .iter()
+                    .find(|i| i.span().contains(&offset))
+                    .map(|i| (Some("[]".to_string()), i)),
+                _ => None,
+            };
+            let Some((key, child)) = next else { break };
+            keys.extend(key);
+            node = child;
+        }
+        (keys, node.span())
+    }
+
     /// The value of mapping entry `key`, if this is a mapping that has it.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match self {
@@ -92,6 +175,37 @@ impl Node {
                 .map(|(_, v)| v),
             _ => None,
         }
+    }
+}
+
+/// How deep a walk over a parsed tree goes.
+const MAX_DEPTH: usize = 512;
+
+/// One scalar of a parsed document with the keys leading to it (see [`Node::leaves`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Leaf {
+    pub path: Vec<String>,
+    pub value: String,
+}
+
+impl Leaf {
+    fn new(path: &[String], value: &str) -> Leaf {
+        Leaf {
+            path: path.to_vec(),
+            value: value.to_string(),
+        }
+    }
+
+    /// The path as a reader would write it: `a.b[].c`.
+    pub fn dotted(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.path {
+            if !out.is_empty() && seg != "[]" && seg != "|" {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+        out
     }
 }
 

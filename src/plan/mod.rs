@@ -411,7 +411,7 @@ impl Source<'_> {
     /// expression written into a template goes in bare, so the other environment's rendering
     /// stays byte-identical; in YAML data it must be a quoted string.
     fn is_template(&self) -> bool {
-        self.path.contains("/templates/") || self.path.ends_with(".j2")
+        crate::ansible::is_template(self.path)
     }
 }
 

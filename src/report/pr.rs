@@ -32,8 +32,8 @@ pub fn body(pr: &PullRequest<'_>) -> String {
     let _ = writeln!(
         out,
         "# Registry migration, step {}: {envs}\n\n{} edits in {} files, in {} commits (one per \
-         rule, staging first), on `{}`. Every edit was planned by regshift's rules and proven by \
-         rendering the templates per environment before anything was written.\n",
+         rule, staging first), on `{}`. Every edit was planned by regshift's rules; the proof \
+         column says where each was checked before anything was written.\n",
         pr.step,
         pr.plan.edits.len(),
         files.len(),
@@ -57,31 +57,46 @@ fn cell(text: &str) -> String {
 }
 
 fn changes(out: &mut String, pr: &PullRequest<'_>) {
-    out.push_str("## Changes\n\n| commit | file | line | environments | before | after |\n");
-    out.push_str("|---|---|---|---|---|---|\n");
+    out.push_str(
+        "## Changes\n\n| commit | file | line | environments | before | after | proof |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|\n");
     for spec in pr.series {
         for e in &spec.edits {
             let line = edit_line(pr.plan, e);
             let (old, new) = shown(e);
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {line} | {} | {} | {} |",
+                "| {} | `{}` | {line} | {} | {} | {} | {} |",
                 cell(&spec.subject),
                 e.path,
                 env_names(e.envs),
                 cell(&old),
-                cell(&new)
+                cell(&new),
+                cell(&proof_of(pr, e))
             );
         }
     }
     out.push('\n');
 }
 
+/// Where an edit's value was checked: the renderings its site reaches (template, environment,
+/// place in the parsed output), or its own file read as data.
+fn proof_of(pr: &PullRequest<'_>, e: &crate::plan::Edit) -> String {
+    match pr.proof.proven.get(&(e.path.clone(), e.range.start)) {
+        Some(places) => places.join("; "),
+        None => "not checked: no rendering shows a change here".to_string(),
+    }
+}
+
 fn verification(out: &mut String, pr: &PullRequest<'_>) {
     out.push_str(
-        "## Verification\n\nEach touched template rendered as Ansible renders it (first host of \
-         its plays, group_vars, task vars), parsed, and checked for the values the rules \
-         promise; renderings differ from before only on registry lines.\n\n\
+        "## Verification\n\nEvery rendering an edit reaches (its template, the templates \
+         including its file, those reading the variable it defines) rendered per environment as \
+         Ansible renders it (first host of its plays, group_vars, task vars), parsed, and \
+         compared with its rendering before the edits: it differs only at the planned places, \
+         and carries each planned value (the proof column above). The rules' promises are \
+         checked as well.\n\n\
          | environment | result |\n|---|---|\n",
     );
     for env in pr.migration.all().iter() {

@@ -3,6 +3,11 @@
 //! with configparser's rules, duplicate keys an error); check each promised value; and check that
 //! the renderings differ from a baseline (`HEAD`, or the tree before `apply`) only on lines that
 //! name a registry.
+//!
+//! `planned` is the proof of a plan (`apply`, rule fixtures): the rules' promises plus the
+//! proof derived from the edits themselves (`derived`).
+
+mod derived;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,6 +51,9 @@ pub struct Failure {
     pub got: String,
     /// Where in `template` the value is written, when the check knows it.
     pub at: Option<crate::error::Position>,
+    /// The edit the failure is about, `file:line:column`, when there is one (SPEC §6.3: a
+    /// failure names the source and the rendered place).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -56,6 +64,9 @@ pub struct Report {
     pub failures: Vec<Failure>,
     /// Promises about something the tree lacks (nothing to check): said, never failed.
     pub notes: Vec<String>,
+    /// Per edit (its file and start offset): the renderings where its value was checked, each
+    /// as `template (environment) at place`.
+    pub proven: BTreeMap<(String, usize), Vec<String>>,
 }
 
 /// The renderings of one tree: group variables per environment and the template tasks.
@@ -151,6 +162,44 @@ pub fn prove(
     let selector = &migration.selector;
     let now = Renderings::new(view, selector)?;
     let before = baseline.map(|b| Renderings::new(b, selector)).transpose()?;
+    let mut report = promises(&now, before.as_ref(), isolate, migration, rules, envs);
+    report.failures.sort();
+    report.notes.sort();
+    report.notes.dedup();
+    Ok(report)
+}
+
+/// Proves a plan: `after` is `before` with the plan's texts laid over it. Every edit is checked
+/// at every rendering its site reaches (`derived`), and the rules' promises on the result.
+pub fn planned(
+    before: Arc<View>,
+    after: Arc<View>,
+    edits: &[crate::plan::Edit],
+    migration: &Migration,
+    rules: &RuleSet,
+    envs: Envs,
+) -> Result<Report> {
+    let selector = &migration.selector;
+    let now = Renderings::new(after, selector)?;
+    let before = Renderings::new(before, selector)?;
+    let mut report = promises(&now, None, false, migration, rules, envs);
+    derived::prove(&before, &now, edits, envs, &mut report);
+    report.failures.sort();
+    report.failures.dedup();
+    report.notes.sort();
+    report.notes.dedup();
+    Ok(report)
+}
+
+/// The rules' promises on `now`, and with `before` the line comparison of their renderings.
+fn promises(
+    now: &Renderings,
+    before: Option<&Renderings>,
+    isolate: bool,
+    migration: &Migration,
+    rules: &RuleSet,
+    envs: Envs,
+) -> Report {
     let mut report = Report::default();
     let mut compared = BTreeMap::new();
     for rule in &rules.rules {
@@ -163,7 +212,7 @@ pub fn prove(
                 };
                 if let ProofPlace::RoleParam(param) = &proof.place {
                     if envs.contains(env) {
-                        role_params(&now, migration, rule, proof, param, &scope, &mut report);
+                        role_params(now, migration, rule, proof, param, &scope, &mut report);
                     }
                     continue;
                 }
@@ -177,7 +226,7 @@ pub fn prove(
                 if !envs.contains(env) {
                     // Only a rendered template has a per-environment text to keep.
                     if let (true, true, Some(before), Ok(text)) =
-                        (isolate, proof.render, &before, &text)
+                        (isolate, proof.render, before, &text)
                     {
                         compared.entry((template.clone(), env)).or_insert_with(|| {
                             unchanged(before, &template, env, proof.render, text, &rule.id)
@@ -186,7 +235,7 @@ pub fn prove(
                     continue;
                 }
                 check(rule, proof, &template, env, &text, &scope, &mut report);
-                if let (Some(before), Ok(text)) = (&before, &text) {
+                if let (Some(before), Ok(text)) = (before, &text) {
                     compared.entry((template.clone(), env)).or_insert_with(|| {
                         baseline_changes(
                             before,
@@ -203,10 +252,7 @@ pub fn prove(
         }
     }
     report.failures.extend(compared.into_values().flatten());
-    report.failures.sort();
-    report.notes.sort();
-    report.notes.dedup();
-    Ok(report)
+    report
 }
 
 fn check(
@@ -226,6 +272,7 @@ fn check(
         expected,
         got,
         at: None,
+        source: None,
     };
     let text = match text {
         Ok(t) => t,
@@ -331,6 +378,7 @@ fn role_params(
                     expected: expected.clone(),
                     got: got.unwrap_or_else(|| "nothing there".into()),
                     at: Some(crate::error::Position::of(text, at)),
+                    source: None,
                 });
             }
         }
@@ -524,6 +572,7 @@ fn line_failure(
         expected,
         got: format!("{sign}{}", crate::redact::line(change.value().trim_end())),
         at: None,
+        source: None,
     }
 }
 
@@ -558,12 +607,15 @@ pub fn text(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.failures {
         out.push_str(&format!(
-            "FAIL {} ({}): {}: expected {}, got {} [rule {}]\n",
+            "FAIL {} ({}): {}: expected {}, got {}{} [rule {}]\n",
             f.place(),
             f.env,
             f.what,
             f.expected,
             f.got,
+            f.source
+                .as_ref()
+                .map_or_else(String::new, |s| format!(" (edit at {s})")),
             f.rule
         ));
     }
