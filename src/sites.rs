@@ -38,6 +38,9 @@ pub struct Sites {
     pub data: Vec<usize>,
 }
 
+/// How many variable names a search for readers follows.
+const MAX_NAMES: usize = 256;
+
 /// How many include levels are followed upward (a cycle or a deep chain ends there).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
@@ -216,24 +219,53 @@ impl Finder<'_> {
         if names.is_empty() {
             return Vec::new();
         }
+        // A template may read the variable through others defined from it (`url: "https://{{
+        // registry }}/v2"`): it is a candidate when it names any of them; the trace decides.
+        let readable = self.defined_from(&names);
         let readers = crate::parallel::map(self.templates, |t| {
             let text = view.read(t)?;
-            let read: Vec<&String> = names.iter().filter(|n| mentions(&text, n)).collect();
-            (!read.is_empty()).then(|| {
-                read.into_iter()
-                    .map(|n| ((*t).clone(), n.clone()))
-                    .collect::<Vec<_>>()
-            })
+            readable
+                .iter()
+                .any(|n| mentions(&text, n))
+                .then(|| (*t).clone())
         });
         let mut out = Vec::new();
-        for (template, name) in readers.into_iter().flatten().flatten() {
+        for template in readers.into_iter().flatten() {
             for env in self.envs_of(&template, edit.envs) {
-                if self.wins(&template, &name, env, edit) {
-                    out.push((template.clone(), name.clone(), env));
+                for name in &names {
+                    if self.wins(&template, name, env, edit) {
+                        out.push((template.clone(), name.clone(), env));
+                    }
                 }
             }
         }
         out
+    }
+
+    /// `names` and every group variable whose definition reads one of them, at any depth
+    /// (bounded: [`MAX_NAMES`]).
+    fn defined_from(&self, names: &BTreeSet<String>) -> BTreeSet<String> {
+        let view = self.vars.renderer().view();
+        let mut texts: BTreeMap<&str, Option<String>> = BTreeMap::new();
+        let mut defs: Vec<(String, String)> = Vec::new();
+        for d in self.envs.iter().flat_map(|&env| self.vars.definitions(env)) {
+            let text = texts.entry(&d.file).or_insert_with(|| view.read(&d.file));
+            if let Some(written) = text.as_deref().and_then(|t| t.get(d.span.clone())) {
+                defs.push((d.name.clone(), written.to_string()));
+            }
+        }
+        let mut out = names.clone();
+        loop {
+            let more: Vec<String> = defs
+                .iter()
+                .filter(|(name, text)| !out.contains(name) && out.iter().any(|n| mentions(text, n)))
+                .map(|(name, _)| name.clone())
+                .collect();
+            if more.is_empty() || out.len() >= MAX_NAMES {
+                return out;
+            }
+            out.extend(more);
+        }
     }
 
     /// Whether the definition of `name` that `template` renders with in `env` holds `edit`.

@@ -182,3 +182,26 @@ fn an_included_file_is_proven_in_its_includer() {
         "a file only ever included is not rendered alone: {places:?}"
     );
 }
+
+#[test]
+fn a_variable_read_through_another_is_followed() {
+    let vars_before = "registry: old.example.org\nregistry_url: \"https://{{ registry }}/v2\"\n";
+    let vars_after = vars_before.replacen("old.example.org", "new.example.org", 1);
+    let template = "{\"url\": \"{{ registry_url }}\"}\n";
+    let e = edit(
+        VARS,
+        vars_before,
+        "old.example.org",
+        "new.example.org",
+        Envs::ALL,
+    );
+    let before = [(VARS, vars_before), (TEMPLATE, template)];
+    let after = [(VARS, vars_after.as_str()), (TEMPLATE, template)];
+    let report = prove(&before, &after, std::slice::from_ref(&e), Envs::ALL);
+    assert!(report.failures.is_empty(), "{:#?}", report.failures);
+    let places = &report.proven[&(VARS.to_string(), e.range.start)];
+    assert!(
+        places.iter().any(|p| p.starts_with(TEMPLATE)),
+        "two levels of definitions reach the template: {places:?}"
+    );
+}
