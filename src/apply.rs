@@ -12,6 +12,7 @@ use crate::formats::jinja::Envs;
 use crate::git::{self, Committed, Repo};
 use crate::migration::{Env, Migration};
 use crate::plan::{self, Plan, Selection};
+use crate::project::Project;
 use crate::prove::{self, Report};
 use crate::report::pr::{self, PullRequest};
 use crate::rules::RuleSet;
@@ -58,10 +59,18 @@ impl Job<'_> {
 
     pub fn run(&self, options: &Options) -> Result<Outcome> {
         let tree = Tree::walk(self.tree)?;
+        // One model of the tree for the whole run: staging first, plan, proof, PR body.
+        let project = Project::of(&tree, &self.migration.selector);
         if !options.force {
-            self.staging_first(&tree)?;
+            self.staging_first(&tree, &project)?;
         }
-        let plan = plan::plan(&tree, self.migration, self.rules, self.selection(self.envs))?;
+        let plan = plan::plan_in(
+            &project,
+            &tree,
+            self.migration,
+            self.rules,
+            self.selection(self.envs),
+        )?;
         let uncommitted = |plan| Outcome {
             plan,
             committed: None,
@@ -70,9 +79,9 @@ impl Job<'_> {
         if plan.edits.is_empty() {
             return Ok(uncommitted(plan));
         }
-        let proof = self.prove(&tree, &plan)?;
+        let proof = self.prove(&tree, &project, &plan)?;
         let prepared = match options.commit {
-            true => Some(self.prepare_commits(&tree, &plan, &proof, options)?),
+            true => Some(self.prepare_commits(&tree, &project, &plan, &proof, options)?),
             false => None,
         };
         // Everything is computed and checked before the first write (SPEC §6.5).
@@ -108,7 +117,7 @@ impl Job<'_> {
 
     /// Staging first (issue 5): an environment waits while the step's edits of an environment
     /// before it in the rollout (the selector's groups before its default) are pending.
-    fn staging_first(&self, tree: &Tree) -> Result<()> {
+    fn staging_first(&self, tree: &Tree, project: &Project) -> Result<()> {
         let selector = &self.migration.selector;
         let order = selector.rollout(self.migration.all().iter());
         let selected: Vec<usize> = order
@@ -121,7 +130,8 @@ impl Job<'_> {
             return Ok(());
         };
         for earlier in order[..first].iter().copied() {
-            let pending = plan::plan(
+            let pending = plan::plan_in(
+                project,
                 tree,
                 self.migration,
                 self.rules,
@@ -141,17 +151,17 @@ impl Job<'_> {
     }
 
     /// Proves the planned result (SPEC §6.3), rendered from the planned texts.
-    fn prove(&self, tree: &Tree, plan: &Plan) -> Result<Report> {
-        let before = Arc::new(View::of(tree));
+    fn prove(&self, tree: &Tree, before: &Project, plan: &Plan) -> Result<Report> {
         let mut after = View::of(tree);
         after.overlay = plan
             .changed
             .iter()
             .map(|c| (c.path.clone(), c.new_text.clone()))
             .collect();
+        let after = Project::new(Arc::new(after), &self.migration.selector);
         let report = prove::planned(
             before,
-            Arc::new(after),
+            &after,
             &plan.edits,
             self.migration,
             &self.rules.of_step(self.step),
@@ -167,6 +177,7 @@ impl Job<'_> {
     fn prepare_commits(
         &self,
         tree: &Tree,
+        project: &Project,
         plan: &Plan,
         proof: &Report,
         options: &Options,
@@ -204,7 +215,7 @@ impl Job<'_> {
             .unwrap_or_else(|| default_branch(self.step, self.envs));
         let committed = repo.commit_series(&branch, &series, &who)?;
         let pr_text = match options.pr_body {
-            Some(_) => Some(self.pr_body(tree, plan, proof, &series, &branch)?),
+            Some(_) => Some(self.pr_body(tree, project, plan, proof, &series, &branch)?),
             None => None,
         };
         Ok((repo, committed, pr_text))
@@ -213,6 +224,7 @@ impl Job<'_> {
     fn pr_body(
         &self,
         tree: &Tree,
+        project: &Project,
         plan: &Plan,
         proof: &Report,
         series: &[CommitSpec],
@@ -221,7 +233,14 @@ impl Job<'_> {
         // References are claimed as `audit` claims them: by the step's edits in both environments.
         let selection = self.selection(Envs::ALL);
         let silent = indicatif::ProgressBar::hidden();
-        let references = audit::audit(tree, self.migration, self.rules, selection, &silent)?;
+        let references = audit::audit(
+            tree,
+            project,
+            self.migration,
+            self.rules,
+            selection,
+            &silent,
+        )?;
         Ok(pr::body(&PullRequest {
             step: self.step,
             envs: self.envs,

@@ -6,7 +6,7 @@
 //! edit); classes for what stays, redirects and decommissions come with their rules.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 
 use crate::ansible::EnvVars;
 use crate::ansible::tasks;
@@ -16,8 +16,9 @@ use crate::formats::jinja::{Envs, Structure};
 use crate::migration::Migration;
 use crate::parallel;
 use crate::plan::{Plan, Planner, Selection};
+use crate::project::Project;
 use crate::rules::{Action, Class, Rule, RuleSet};
-use crate::walk::{Handed, Tree, View};
+use crate::walk::{Handed, Tree};
 
 /// One reference.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,56 +42,81 @@ pub struct Finding {
 /// scanned (the CLI draws it on a terminal only).
 pub fn audit(
     tree: &Tree,
+    project: &Project,
     migration: &Migration,
     rules: &RuleSet,
     selection: Selection,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<Finding>> {
-    run(tree, migration, rules, selection, false, progress).map(|(_, found)| found)
+    let job = Job {
+        tree,
+        project,
+        migration,
+        rules,
+        selection,
+    };
+    run(&job, false, progress).map(|(_, found)| found)
 }
 
 /// [`audit`] and the whole plan of `selection` (the CI gate needs both).
 pub fn audit_and_plan(
     tree: &Tree,
+    project: &Project,
     migration: &Migration,
     rules: &RuleSet,
     selection: Selection,
     progress: &indicatif::ProgressBar,
 ) -> Result<(Plan, Vec<Finding>)> {
-    run(tree, migration, rules, selection, true, progress)
+    let job = Job {
+        tree,
+        project,
+        migration,
+        rules,
+        selection,
+    };
+    run(&job, true, progress)
+}
+
+/// What an audit looks at: the tree, its model, the migration and the rules.
+struct Job<'a> {
+    tree: &'a Tree,
+    project: &'a Project,
+    migration: &'a Migration,
+    rules: &'a RuleSet,
+    selection: Selection,
 }
 
 /// The references and the plan of every file (`whole`) or of the files holding references
 /// (enough to claim them: an edit claims only references in its own file).
 fn run(
-    tree: &Tree,
-    migration: &Migration,
-    rules: &RuleSet,
-    selection: Selection,
+    job: &Job<'_>,
     whole: bool,
     progress: &indicatif::ProgressBar,
 ) -> Result<(Plan, Vec<Finding>)> {
+    let Job {
+        tree,
+        project,
+        migration,
+        rules,
+        selection,
+    } = *job;
     // A planning thread loads the group variables and traces the rules' variables while the
     // files are scanned (planning is mostly one thread's work); the scan sets aside the texts
     // with Jinja-built candidates it meets before the variables are loaded.
-    let vars: OnceLock<Option<EnvVars>> = OnceLock::new();
-    let view = Arc::new(View::of(tree));
     let (planner, found) = std::thread::scope(|scope| {
         let planner = scope.spawn(|| {
-            let _unblock = Unblock(&vars);
-            let loaded = EnvVars::load(Arc::clone(&view), &migration.selector)?;
-            let vars = vars.get_or_init(|| Some(loaded)).as_ref();
-            Ok(vars.map(|vars| Planner::new(vars, migration, rules, selection)))
+            let _release = Release(project);
+            Planner::new(project, migration, rules, selection)
         });
-        let found = scan_tree(tree, migration, rules, &vars, &view.handed, progress);
-        let planner: Result<Option<Planner>> = planner
+        let found = scan_tree(tree, migration, rules, project, progress);
+        let planner: Result<Planner> = planner
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (planner, found)
     });
     let (planner, found) = (planner?, found?);
     let (mut found, seen) = found;
-    let planner = planner.map(|p| p.knowing_readers(crate::unread::Readers::from_seen(seen)));
+    let planner = Some(planner.knowing_readers(crate::unread::Readers::from_seen(seen)));
     // Claims come from the files holding references (an edit or a place claims only references
     // in its own file); `check` also needs the plan of every file, without the classifications.
     let mut referenced: Vec<&String> = found.iter().map(|f| &f.path).collect();
@@ -133,11 +159,11 @@ fn run(
 }
 
 /// Releases the scan if the planning thread ends without variables (an error, a panic).
-struct Unblock<'v>(&'v OnceLock<Option<EnvVars>>);
+struct Release<'p>(&'p Project);
 
-impl Drop for Unblock<'_> {
+impl Drop for Release<'_> {
     fn drop(&mut self) {
-        let _ = self.0.set(None);
+        self.0.release_waiters();
     }
 }
 
@@ -147,10 +173,10 @@ fn scan_tree(
     tree: &Tree,
     migration: &Migration,
     rules: &RuleSet,
-    vars: &OnceLock<Option<EnvVars>>,
-    handed: &Handed,
+    project: &Project,
     progress: &indicatif::ProgressBar,
 ) -> Result<(Vec<Finding>, Vec<crate::unread::Seen>)> {
+    let handed: &Handed = &project.view().handed;
     progress.set_length(tree.files.len() as u64);
     let mut hosts = migration.from_hosts();
     hosts.extend(migration.related.iter().cloned());
@@ -175,7 +201,7 @@ fn scan_tree(
         finder: &finder,
         selector: &migration.selector,
         suffixes: &suffixes,
-        vars,
+        project,
     };
     let mut found: Vec<Finding> = parallel::map(&order, |&(path, handed)| {
         progress.inc(1);
@@ -185,7 +211,7 @@ fn scan_tree(
     .flatten()
     .collect();
     let waiting = waiting.into_inner().unwrap_or_default();
-    if let Some(vars) = vars.wait() {
+    if let Some(vars) = project.vars_when_read() {
         let built = parallel::map(&waiting, |(path, text)| {
             scan.built(path, text, &Structure::of(text, scan.selector), vars)
         });
@@ -229,7 +255,7 @@ struct Scan<'s> {
     finder: &'s Finder,
     selector: &'s crate::migration::Selector,
     suffixes: &'s [String],
-    vars: &'s OnceLock<Option<EnvVars>>,
+    project: &'s Project,
 }
 
 impl Scan<'_> {
@@ -277,9 +303,8 @@ impl Scan<'_> {
             })
             .collect();
         if maybe_built {
-            match self.vars.get() {
-                Some(Some(vars)) => out.extend(self.built(path, &text, &jinja, vars)),
-                Some(None) => {}
+            match self.project.vars_if_read() {
+                Some(vars) => out.extend(self.built(path, &text, &jinja, vars)),
                 None => {
                     if let Ok(mut waiting) = waiting.lock() {
                         waiting.push((path.to_string(), text));
@@ -410,9 +435,25 @@ mod tests {
             envs: Envs::ALL,
         };
         let silent = indicatif::ProgressBar::hidden();
-        let found = audit(&tree, &migration, &rules, selection, &silent).expect("audit");
-        let (plan, whole) =
-            audit_and_plan(&tree, &migration, &rules, selection, &silent).expect("whole");
+        let project = |tree: &Tree| Project::of(tree, &migration.selector);
+        let found = audit(
+            &tree,
+            &project(&tree),
+            &migration,
+            &rules,
+            selection,
+            &silent,
+        )
+        .expect("audit");
+        let (plan, whole) = audit_and_plan(
+            &tree,
+            &project(&tree),
+            &migration,
+            &rules,
+            selection,
+            &silent,
+        )
+        .expect("whole");
         assert_eq!(found, whole);
         let by_edit = |f: &&Finding| {
             plan.edits
@@ -428,19 +469,16 @@ mod tests {
     #[test]
     fn built_references_wait_for_late_variables() {
         let (tree, migration) = mini();
-        let view = Arc::new(View::of(&tree));
-        let scan = |vars: &OnceLock<Option<EnvVars>>, progress: &indicatif::ProgressBar| {
+        let scan = |project: &Project, progress: &indicatif::ProgressBar| {
             let rules = RuleSet::default();
-            scan_tree(&tree, &migration, &rules, vars, &view.handed, progress)
+            scan_tree(&tree, &migration, &rules, project, progress)
                 .expect("scan")
                 .0
         };
-        let early = OnceLock::new();
-        let _ = early.set(Some(
-            EnvVars::load(Arc::clone(&view), &crate::migration::testing::selector()).expect("vars"),
-        ));
+        let early = Project::of(&tree, &migration.selector);
+        early.vars().expect("vars");
         let mut first = scan(&early, &indicatif::ProgressBar::hidden());
-        let late = OnceLock::new();
+        let late = Project::of(&tree, &migration.selector);
         let progress = indicatif::ProgressBar::hidden();
         let (all_scanned, mut second) = std::thread::scope(|s| {
             let setter = s.spawn(|| {
@@ -454,10 +492,7 @@ mod tests {
                     std::thread::yield_now();
                 }
                 let all_scanned = progress.position() == tree.files.len() as u64;
-                let _ = late.set(Some(
-                    EnvVars::load(Arc::clone(&view), &crate::migration::testing::selector())
-                        .expect("vars"),
-                ));
+                late.vars().expect("vars");
                 all_scanned
             });
             let second = scan(&late, &progress);

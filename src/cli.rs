@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::ansible::EnvVars;
 use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
 use crate::git;
 use crate::migration::Migration;
 use crate::plan::{self, Plan, Selection};
+use crate::project::Project;
 use crate::prove;
 use crate::report;
 use crate::rules::RuleSet;
@@ -362,8 +362,10 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
         step: 2,
         envs: config.migration.all(),
     };
+    let project = Project::of(&tree, &config.migration.selector);
     let found = crate::audit::audit(
         &tree,
+        &project,
         &config.migration,
         &config.rules,
         selection,
@@ -415,9 +417,12 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
         envs: config.migration.all(),
         ..selection(config)
     };
+    // One model of the tree, shared by the audit, its plan and the proof.
+    let project = Project::of(&tree, &config.migration.selector);
     let audit = || {
         crate::audit::audit_and_plan(
             &tree,
+            &project,
             &config.migration,
             &config.rules,
             all,
@@ -429,7 +434,7 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     // them in turn (SPEC §8: under 100 MB; the ×30 tree peaked at 124 MB at once, 78 MB in turn).
     let (audited, proof) = if tree.files.len() < CONCURRENT_PROOF_FILES {
         std::thread::scope(|scope| {
-            let proof = scope.spawn(|| prove_against_head(config, &tree));
+            let proof = scope.spawn(|| prove_against_head(config, &project));
             let audited = audit();
             let proof = proof
                 .join()
@@ -437,13 +442,19 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
             (audited, proof)
         })
     } else {
-        (audit(), prove_against_head(config, &tree))
+        (audit(), prove_against_head(config, &project))
     };
     let ((plan, found), proof) = (audited?, proof?);
     let plan = if config.envs == all.envs {
         plan
     } else {
-        plan::plan(&tree, &config.migration, &config.rules, selection(config))?
+        plan::plan_in(
+            &project,
+            &tree,
+            &config.migration,
+            &config.rules,
+            selection(config),
+        )?
     };
     let unclassified: Vec<&crate::audit::Finding> =
         found.iter().filter(|f| f.rule.is_none()).collect();
@@ -523,13 +534,14 @@ fn explain_command(config: &Config, target: &str) -> Result<u8> {
 
 fn verify_command(config: &Config) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
-    let report = prove_against_head(config, &tree)?;
+    let project = Project::of(&tree, &config.migration.selector);
+    let report = prove_against_head(config, &project)?;
     let _ = write!(anstream::stdout(), "{}", prove::text(&report));
     Ok(u8::from(!report.failures.is_empty()))
 }
 
 /// Proves the tree as it is, comparing renderings with `HEAD` when the tree is a git repository.
-fn prove_against_head(config: &Config, tree: &Tree) -> Result<prove::Report> {
+fn prove_against_head(config: &Config, now: &Project) -> Result<prove::Report> {
     // A work tree identical to `HEAD` renders as `HEAD` does: nothing to compare (a CI checkout
     // of the change under review is such a tree).
     let clean = git::Repo::open(&config.tree)
@@ -541,12 +553,16 @@ fn prove_against_head(config: &Config, tree: &Tree) -> Result<prove::Report> {
     } else {
         git::HeadTree::open(&config.tree)?
     };
-    let baseline = head.map(|head| prove::Baseline {
-        view: Arc::new(View::of_head(&config.tree, head)),
+    let head = head.map(|head| {
+        let view = Arc::new(View::of_head(&config.tree, head));
+        Project::new(view, &config.migration.selector)
+    });
+    let baseline = head.as_ref().map(|project| prove::Baseline {
+        project,
         isolate: false,
     });
     prove::prove(
-        Arc::new(View::of(tree)),
+        now,
         baseline,
         &config.migration,
         &config.rules.of_step(config.step),
@@ -615,15 +631,7 @@ fn render_command(config: &Config, template: &str) -> Result<u8> {
         return Ok(0);
     };
     let tree = Tree::walk(&config.tree)?;
-    let selector = &config.migration.selector;
-    let vars = EnvVars::load(std::sync::Arc::new(View::of(&tree)), selector)?;
-    let playbooks = crate::ansible::tasks::Playbooks::load(vars.renderer().view(), selector);
-    let task_vars = playbooks
-        .vars_for(&vars, template, env)
-        .unwrap_or_else(|| vars.vars(env).clone());
-    let text = vars
-        .renderer()
-        .render_file(template, &(&task_vars).into())?;
+    let text = Project::of(&tree, &config.migration.selector).render(template, env)?;
     let _ = write!(anstream::stdout(), "{text}");
     Ok(0)
 }

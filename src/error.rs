@@ -28,7 +28,7 @@ impl Position {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// Bad input at a known place: a migration file, a rule file or a target file.
     #[error("{}:{}:{}: {message}", path.display(), at.line, at.column)]

@@ -11,6 +11,7 @@ use crate::ansible::tasks::Playbooks;
 use crate::error::{Error, Position, Result};
 use crate::find::Finder;
 use crate::migration::Migration;
+use crate::project::Project;
 use crate::walk::View;
 
 /// Parses `FILE:LINE`.
@@ -52,11 +53,10 @@ pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) 
     if names.is_empty() {
         return Ok(out);
     }
-    let selector = &migration.selector;
-    let vars = EnvVars::load(Arc::clone(&view), selector)?;
-    let playbooks = Playbooks::load(&view, selector);
+    let project = Project::new(Arc::clone(&view), &migration.selector);
+    let vars = project.vars()?;
     for name in names {
-        chain(&mut out, &vars, &playbooks, file, &name);
+        chain(&mut out, vars, project.playbooks(), file, &name);
     }
     Ok(out)
 }

@@ -18,6 +18,7 @@ pub mod git;
 pub mod migration;
 pub mod parallel;
 pub mod plan;
+pub mod project;
 pub mod prove;
 pub mod redact;
 pub mod report;

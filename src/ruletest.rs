@@ -20,6 +20,7 @@ use crate::plan::{self, Selection};
 use crate::rules::{Rule, RuleSet};
 use std::sync::Arc;
 
+use crate::project::Project;
 use crate::prove;
 use crate::walk::{Tree, View};
 
@@ -116,6 +117,7 @@ fn run_classification(case: &Path, rule: &Rule, migration: &Migration) -> Result
     };
     let found = crate::audit::audit(
         &tree,
+        &Project::of(&tree, &migration.selector),
         migration,
         &only,
         selection,
@@ -163,7 +165,9 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     let before = Tree::walk(&case.join("before"))?;
     let after = Tree::walk(&case.join("after"))?;
     let mut failures = Vec::new();
-    let planned = plan::plan(&before, migration, &only, selection)?;
+    let selector = &migration.selector;
+    let before_project = Project::of(&before, selector);
+    let planned = plan::plan_in(&before_project, &before, migration, &only, selection)?;
     let keeps = same_trees(&before, &after);
     if planned.edits.is_empty() && !keeps {
         failures.push("no edits on before/".to_string());
@@ -188,7 +192,6 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     }
     // The planned result passes the proof derived from its edits and the rule's promises;
     // before/ breaks at least one promise, so the proofs can fail.
-    let before_view = Arc::new(View::of(&before));
     let mut after_view = View::of(&before);
     after_view.overlay = planned
         .changed
@@ -196,8 +199,8 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         .map(|c| (c.path.clone(), c.new_text.clone()))
         .collect();
     let proven = prove::planned(
-        Arc::clone(&before_view),
-        Arc::new(after_view),
+        &before_project,
+        &Project::new(Arc::new(after_view), selector),
         &planned.edits,
         migration,
         &only,
@@ -218,7 +221,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     }));
     // The fixture's own after/ keeps the promises too (a wrong after/ fails twice).
     let kept = prove::prove(
-        Arc::new(View::of(&after)),
+        &Project::of(&after, selector),
         None,
         migration,
         &only,
@@ -230,7 +233,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
             f.template, f.env, f.what, f.expected, f.got
         )
     }));
-    let unproven = prove::prove(before_view, None, migration, &only, migration.all())?;
+    let unproven = prove::prove(&before_project, None, migration, &only, migration.all())?;
     if !keeps && !rule.proofs.is_empty() && unproven.checks > 0 && unproven.failures.is_empty() {
         failures
             .push("before/ already keeps every promise: the proofs cannot fail here".to_string());

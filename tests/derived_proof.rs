@@ -7,6 +7,7 @@ use std::sync::Arc;
 use regshift::formats::jinja::Envs;
 use regshift::migration::Migration;
 use regshift::plan::Edit;
+use regshift::project::Project;
 use regshift::prove::{self, Report};
 use regshift::rules::RuleSet;
 use regshift::walk::View;
@@ -43,9 +44,10 @@ fn edit(path: &str, text: &str, old: &str, new: &str, envs: Envs) -> Edit {
 
 fn prove(before: &[(&str, &str)], after: &[(&str, &str)], edits: &[Edit], envs: Envs) -> Report {
     let migration = Migration::embedded().expect("migration");
+    let project = |files| Project::new(view(files), &migration.selector);
     prove::planned(
-        view(before),
-        view(after),
+        &project(before),
+        &project(after),
         edits,
         &migration,
         &RuleSet { rules: Vec::new() },

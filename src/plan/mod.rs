@@ -14,9 +14,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::ansible::EnvVars;
-use crate::ansible::inventory::Inventory;
 use crate::ansible::render;
-use crate::ansible::tasks::Playbooks;
 use crate::edit::{self, Splice};
 use crate::error::{Error, Result};
 use crate::find::Finder;
@@ -24,6 +22,7 @@ use crate::formats::jinja::{Envs, Structure};
 use crate::formats::tree::{Hit, Node, TreePath};
 use crate::formats::{ini, json, toml, yaml};
 use crate::migration::{Env, Migration, RegistryRef};
+use crate::project::Project;
 use crate::rules::{Action, Class, Context, Format, Rule, RuleSet};
 use crate::select::Places;
 use crate::template::Scope;
@@ -121,9 +120,25 @@ pub fn plan(
     rules: &RuleSet,
     selection: Selection,
 ) -> Result<Plan> {
-    let vars = EnvVars::load(std::sync::Arc::new(View::of(tree)), &migration.selector)?;
+    plan_in(
+        &Project::of(tree, &migration.selector),
+        tree,
+        migration,
+        rules,
+        selection,
+    )
+}
+
+/// Plans `rules` over `tree` with its model already built (one model per run).
+pub fn plan_in(
+    project: &Project,
+    tree: &Tree,
+    migration: &Migration,
+    rules: &RuleSet,
+    selection: Selection,
+) -> Result<Plan> {
     let paths: Vec<&String> = tree.files.iter().collect();
-    Planner::new(&vars, migration, rules, selection).plan(tree, &paths)
+    Planner::new(project, migration, rules, selection)?.plan(tree, &paths)
 }
 
 /// Plans the selected step's rules over a list of files, once it knows where the traced
@@ -131,13 +146,12 @@ pub fn plan(
 pub struct Planner<'m> {
     migration: &'m Migration,
     rules: &'m RuleSet,
+    project: &'m Project,
     vars: &'m EnvVars,
     finder: Finder,
     selection: Selection,
     /// For rules that edit a variable where it is defined: (file, rule id) → value offsets.
     traced: BTreeMap<(String, String), Vec<usize>>,
-    /// The inventory, read when a rule first asks which hosts a play runs on.
-    inventory: std::sync::OnceLock<Inventory>,
     /// Who reads the variables of `unread` rules, scanned when first asked.
     readers: std::sync::OnceLock<Readers>,
 }
@@ -145,11 +159,12 @@ pub struct Planner<'m> {
 impl<'m> Planner<'m> {
     /// A planner for `selection`, the traced rules' variables found.
     pub fn new(
-        vars: &'m EnvVars,
+        project: &'m Project,
         migration: &'m Migration,
         rules: &'m RuleSet,
         selection: Selection,
-    ) -> Planner<'m> {
+    ) -> Result<Planner<'m>> {
+        let vars = project.vars()?;
         // Only the migration's own environments are planned, whatever a caller passed.
         let selection = Selection {
             envs: selection.envs.intersect(migration.all()),
@@ -158,16 +173,16 @@ impl<'m> Planner<'m> {
         let planner = Planner {
             migration,
             rules,
+            project,
             vars,
             finder: Finder::new(&migration.from_hosts()),
             selection,
             traced: BTreeMap::new(),
-            inventory: std::sync::OnceLock::new(),
             readers: std::sync::OnceLock::new(),
         };
         let mut traced = trace_rules(&planner);
         traced.extend(follow_includes(&planner));
-        Planner { traced, ..planner }
+        Ok(Planner { traced, ..planner })
     }
 
     /// Who reads the `unread` rules' variables, when a scan of the whole tree already looked
@@ -259,12 +274,10 @@ impl Planner<'_> {
         readers.seen_by(file, name, self.places().inventory)
     }
 
-    /// What deciding a place by meaning needs (the inventory is read on first need).
+    /// What deciding a place by meaning needs (the project reads the inventory on first need).
     pub(crate) fn places(&self) -> Places<'_> {
         Places {
-            inventory: self
-                .inventory
-                .get_or_init(|| Inventory::load(self.vars.renderer().view(), self.vars.selector())),
+            inventory: &self.project.playbooks().inventory,
             related: &self.migration.related,
         }
     }
@@ -301,7 +314,7 @@ fn trace_rules(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> 
     if traced.is_empty() {
         return out;
     }
-    let playbooks = Playbooks::load(planner.vars.renderer().view(), planner.vars.selector());
+    let playbooks = planner.project.playbooks();
     let jobs: Vec<(&Rule, Env)> = traced
         .into_iter()
         .flat_map(|rule| {

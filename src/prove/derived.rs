@@ -33,14 +33,14 @@ use crate::sites::{self, Via};
 
 /// Checks the edits at every rendering they reach; adds checks and failures to `report`.
 pub(super) fn prove(
-    before: &Renderings,
-    after: &Renderings,
+    before: &Renderings<'_>,
+    after: &Renderings<'_>,
     edits: &[Edit],
     selected: Envs,
     report: &mut Report,
 ) {
     let envs = before.vars.envs();
-    let sites = sites::of(edits, &before.vars, &before.playbooks, &envs);
+    let sites = sites::of(edits, before.vars, before.playbooks, &envs);
     let proof = Derived {
         before,
         after,
@@ -67,8 +67,8 @@ pub(super) fn prove(
 }
 
 struct Derived<'a> {
-    before: &'a Renderings,
-    after: &'a Renderings,
+    before: &'a Renderings<'a>,
+    after: &'a Renderings<'a>,
     edits: &'a [Edit],
     selector: &'a Selector,
 }
@@ -112,8 +112,8 @@ impl Derived<'_> {
             .filter(|&i| self.edits[i].envs.contains(env))
             .map(|i| Pair {
                 edit: i,
-                old: rendered(&self.before.vars, &self.edits[i].old),
-                new: rendered(&self.after.vars, &self.edits[i].new),
+                old: rendered(self.before.vars, &self.edits[i].old),
+                new: rendered(self.after.vars, &self.edits[i].new),
             })
             .filter(|p| p.old != p.new)
             .collect()
@@ -240,7 +240,7 @@ impl Derived<'_> {
         selected: Envs,
         report: &mut Report,
     ) {
-        let view = |r: &Renderings| r.vars.renderer().view().read(file);
+        let view = |r: &Renderings<'_>| r.project.view().read(file);
         let (Some(before), Some(after)) = (view(self.before), view(self.after)) else {
             return;
         };
@@ -329,8 +329,8 @@ impl Derived<'_> {
             let pairs = self.pairs(group.iter().copied(), env);
             let render = |vars: &EnvVars, v: &str| vars.render_loose(v, env);
             let (Some(old), Some(new)) = (
-                render(&self.before.vars, &old_value),
-                render(&self.after.vars, &new_value),
+                render(self.before.vars, &old_value),
+                render(self.after.vars, &new_value),
             ) else {
                 continue;
             };

@@ -17,17 +17,16 @@ use base64::Engine as _;
 use similar::{Change, ChangeTag, TextDiff};
 
 use crate::ansible::EnvVars;
-use crate::ansible::render::Vars;
 use crate::ansible::tasks::Playbooks;
 use crate::error::Result;
 use crate::formats::jinja::Envs;
 use crate::formats::tree::TreePath;
 use crate::formats::{ini, json, yaml};
 use crate::migration::{Env, Migration};
+use crate::project::Project;
 use crate::rules::{Format, Proof, ProofPlace, Rule, RuleSet};
 use crate::select::Places;
 use crate::template::Scope;
-use crate::walk::View;
 
 impl Failure {
     /// The file, with the line and column of the value when the check knows them.
@@ -69,19 +68,29 @@ pub struct Report {
     pub proven: BTreeMap<(String, usize), Vec<String>>,
 }
 
-/// The renderings of one tree: group variables per environment and the template tasks.
 /// Files with their texts: (path, text).
 type Texts = Vec<(String, String)>;
 
-struct Renderings {
-    vars: EnvVars,
-    playbooks: Playbooks,
+/// One tree's model as a proof reads it, with the files each rule's promises look at.
+struct Renderings<'p> {
+    project: &'p Project,
+    vars: &'p EnvVars,
+    playbooks: &'p Playbooks,
     /// Per rule placed by meaning: the files that could hold its places, with their texts
     /// (read once for all its promises and environments).
     candidates: std::sync::Mutex<BTreeMap<String, Arc<Texts>>>,
 }
 
-impl Renderings {
+impl<'p> Renderings<'p> {
+    fn new(project: &'p Project) -> Result<Renderings<'p>> {
+        Ok(Renderings {
+            project,
+            vars: project.vars()?,
+            playbooks: project.playbooks(),
+            candidates: std::sync::Mutex::default(),
+        })
+    }
+
     /// The files of `rule`'s globs holding its needle, with their texts.
     fn candidates(&self, rule: &Rule) -> Arc<Texts> {
         if let Some(found) = self
@@ -92,7 +101,7 @@ impl Renderings {
         {
             return found;
         }
-        let view = self.vars.renderer().view();
+        let view = self.project.view();
         let paths: Vec<&String> = view
             .files
             .iter()
@@ -112,56 +121,36 @@ impl Renderings {
         }
         found
     }
-}
-
-impl Renderings {
-    fn new(view: Arc<View>, selector: &crate::migration::Selector) -> Result<Renderings> {
-        let playbooks = Playbooks::load(&view, selector);
-        Ok(Renderings {
-            vars: EnvVars::load(view, selector)?,
-            playbooks,
-            candidates: std::sync::Mutex::default(),
-        })
-    }
 
     /// The file as Ansible would write it for `env` (or as it is, when not a template).
     fn text(&self, rel: &str, env: Env, render: bool) -> std::result::Result<String, String> {
-        let view = self.vars.renderer().view();
         if !render {
+            let view = self.project.view();
             return view.read(rel).ok_or_else(|| "cannot read".to_string());
         }
-        let vars: Vars = self
-            .playbooks
-            .vars_for(&self.vars, rel, env)
-            .unwrap_or_else(|| self.vars.vars(env).clone());
-        self.vars
-            .renderer()
-            .render_file(rel, &(&vars).into())
-            .map_err(|e| e.to_string())
+        self.project.render(rel, env).map_err(|e| e.to_string())
     }
 }
 
 /// What a proof compares renderings with.
-pub struct Baseline {
-    pub view: Arc<View>,
+pub struct Baseline<'b> {
+    pub project: &'b Project,
     /// Environments not proven must render exactly as in the baseline (SPEC §6.7: `apply --env`).
     pub isolate: bool,
 }
 
-/// Proves `rules` on `view` for `envs`; with a `baseline`, also checks that renderings changed
+/// Proves `rules` on `now` for `envs`; with a `baseline`, also checks that renderings changed
 /// only on registry lines (and, isolating, not at all in the other environments).
 pub fn prove(
-    view: Arc<View>,
-    baseline: Option<Baseline>,
+    now: &Project,
+    baseline: Option<Baseline<'_>>,
     migration: &Migration,
     rules: &RuleSet,
     envs: Envs,
 ) -> Result<Report> {
     let isolate = baseline.as_ref().is_some_and(|b| b.isolate);
-    let baseline = baseline.map(|b| b.view);
-    let selector = &migration.selector;
-    let now = Renderings::new(view, selector)?;
-    let before = baseline.map(|b| Renderings::new(b, selector)).transpose()?;
+    let now = Renderings::new(now)?;
+    let before = baseline.map(|b| Renderings::new(b.project)).transpose()?;
     let mut report = promises(&now, before.as_ref(), isolate, migration, rules, envs);
     report.failures.sort();
     report.notes.sort();
@@ -172,16 +161,15 @@ pub fn prove(
 /// Proves a plan: `after` is `before` with the plan's texts laid over it. Every edit is checked
 /// at every rendering its site reaches (`derived`), and the rules' promises on the result.
 pub fn planned(
-    before: Arc<View>,
-    after: Arc<View>,
+    before: &Project,
+    after: &Project,
     edits: &[crate::plan::Edit],
     migration: &Migration,
     rules: &RuleSet,
     envs: Envs,
 ) -> Result<Report> {
-    let selector = &migration.selector;
-    let now = Renderings::new(after, selector)?;
-    let before = Renderings::new(before, selector)?;
+    let now = Renderings::new(after)?;
+    let before = Renderings::new(before)?;
     let mut report = promises(&now, None, false, migration, rules, envs);
     derived::prove(&before, &now, edits, envs, &mut report);
     report.failures.sort();
@@ -193,8 +181,8 @@ pub fn planned(
 
 /// The rules' promises on `now`, and with `before` the line comparison of their renderings.
 fn promises(
-    now: &Renderings,
-    before: Option<&Renderings>,
+    now: &Renderings<'_>,
+    before: Option<&Renderings<'_>>,
     isolate: bool,
     migration: &Migration,
     rules: &RuleSet,
@@ -320,7 +308,7 @@ fn check(
 /// admits and that serves `scope.env` (its `when:` evaluated), the parameter holds the value.
 /// No such use anywhere is a note, not a failure: the tree may predate the role (SPEC §6.3).
 fn role_params(
-    now: &Renderings,
+    now: &Renderings<'_>,
     migration: &Migration,
     rule: &Rule,
     proof: &Proof,
@@ -475,7 +463,7 @@ fn duplicates(doc: &ini::Ini) -> std::result::Result<(), String> {
 /// credential variables (credentials move with their registry); the lines it removes are what
 /// those replace. A run that only removes lines passes when each names an old host.
 fn baseline_changes(
-    before: &Renderings,
+    before: &Renderings<'_>,
     template: &str,
     env: Env,
     render: bool,
@@ -524,7 +512,7 @@ fn baseline_changes(
 
 /// A rendering of an environment that was not selected must not change at all.
 fn unchanged(
-    before: &Renderings,
+    before: &Renderings<'_>,
     template: &str,
     env: Env,
     render: bool,
