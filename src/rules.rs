@@ -150,6 +150,9 @@ struct WhereSpec {
     /// Image references by structure in YAML (Kubernetes/OpenShift `image:`, the `name` of a
     /// `kind: DockerImage` reference), in files matching the glob given.
     image: Option<String>,
+    /// The templates a template task deploys to a path matching this glob (`dest`), whatever
+    /// they are called and wherever they live; `select` says where in them.
+    deployed: Option<String>,
     /// Only definitions that nothing able to see them reads (computed from the tree and the
     /// inventory; SPEC §4 `unread`).
     #[serde(default)]
@@ -171,6 +174,39 @@ struct KeySpec {
     files: String,
     /// A path the keys sit under (default: the top level).
     under: Option<String>,
+}
+
+/// Templates known by where they are deployed (`deployed`).
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    /// The destination glob as written.
+    pub written: String,
+    /// It compiled, matched against a `dest` without its leading `/`.
+    pub glob: globset::GlobMatcher,
+    /// A literal part of the destination's file name: a task file that deploys there holds it.
+    pub hint: String,
+}
+
+impl Deployed {
+    fn new(written: &str) -> std::result::Result<Deployed, String> {
+        let glob = Glob::new(written.trim_start_matches('/'))
+            .map_err(|e| format!("`deployed`: bad glob: {e}"))?
+            .compile_matcher();
+        let name = written.rsplit('/').next().unwrap_or(written);
+        let hint = name
+            .split(['*', '?', '[', ']', '{', '}'])
+            .max_by_key(|part| part.len())
+            .unwrap_or_default()
+            .to_string();
+        if hint.is_empty() {
+            return Err("`deployed`: the file name needs a literal part".into());
+        }
+        Ok(Deployed {
+            written: written.to_string(),
+            glob,
+            hint,
+        })
+    }
 }
 
 /// Keys of data files (`key`).
@@ -223,6 +259,8 @@ pub struct Where {
     pub role_param: Option<RoleParam>,
     pub rendered: Option<Rendered>,
     pub key: Option<Key>,
+    /// Templates deployed to a path (the files; the rule's `select` places inside them).
+    pub deployed: Option<Deployed>,
     /// Image fields in files matching this glob.
     pub image: Option<String>,
     /// Keep only definitions nothing that could see them reads (with `key`).
@@ -258,10 +296,12 @@ impl WhereSpec {
         let selectors = usize::from(self.role_param.is_some())
             + usize::from(self.rendered.is_some())
             + usize::from(self.key.is_some())
-            + usize::from(self.image.is_some());
+            + usize::from(self.image.is_some())
+            + usize::from(self.deployed.is_some());
         if top && selectors != 1 {
-            return Err("name one place: `role_param`, `rendered`, `key` or `image` (`runs_on` and `not` narrow a `role_param`, `unread` a `key`)".into());
+            return Err("name one place: `role_param`, `rendered`, `key`, `image` or `deployed` (`runs_on` and `not` narrow a `role_param`, `unread` a `key`)".into());
         }
+        let deployed = self.deployed.as_deref().map(Deployed::new).transpose()?;
         if self.unread && self.key.is_none() {
             return Err("`unread` narrows a `key`".into());
         }
@@ -315,6 +355,7 @@ impl WhereSpec {
         Ok(Where {
             rendered,
             key,
+            deployed,
             image: self.image.clone(),
             unread: self.unread,
             role_param: self.role_param.clone(),
@@ -386,7 +427,8 @@ pub enum ProofPlace {
 /// A compiled promise: in `template`'s rendering for each of `envs`, `place` equals `equals`.
 #[derive(Debug, Clone)]
 pub struct Proof {
-    /// The file whose rendering is checked (none for a `role_param` promise).
+    /// The file whose rendering is checked (none for a `role_param` promise, or for the
+    /// templates of a rule placed by `deployed`).
     pub template: Option<Template>,
     pub format: Format,
     pub place: ProofPlace,
@@ -572,7 +614,15 @@ impl RuleSpec {
             .map(|w| w.compile(true).map_err(|m| bad("where", m)))
             .transpose()?;
         let tree_format = matches!(self.format, Format::Yaml | Format::Toml);
-        if where_.is_some() && (!tree_format || !self.select.is_empty()) {
+        let deployed = where_.as_ref().is_some_and(|w| w.deployed.is_some());
+        if deployed && (self.select.is_empty() || self.format == Format::Text) {
+            return Err(bad(
+                "where",
+                "`deployed` names files: `select` says where in them (YAML, JSON, INI, TOML)"
+                    .into(),
+            ));
+        }
+        if where_.is_some() && !deployed && (!tree_format || !self.select.is_empty()) {
             return Err(bad(
                 "where",
                 "`where` selects places in YAML or TOML instead of `select`".into(),
@@ -605,7 +655,7 @@ impl RuleSpec {
             (Format::Ini | Format::Text, _) | (_, Some(_)) => None,
             _ if rendered.is_some() => rendered.map(|r| r.at.clone()),
             _ if key.is_some() => key.map(|k| k.at.clone()),
-            _ if where_.is_some() => None,
+            _ if where_.is_some() && !deployed => None,
             _ => Some(TreePath::parse(&self.select).map_err(|m| bad("select", m))?),
         };
         let compile =
@@ -677,7 +727,10 @@ impl RuleSpec {
         let proofs = self
             .prove
             .iter()
-            .map(|p| p.compile(migration).map_err(|m| bad("prove", m)))
+            .map(|p| {
+                let deployed = where_.as_ref().is_some_and(|w| w.deployed.is_some());
+                p.compile(migration, deployed).map_err(|m| bad("prove", m))
+            })
             .collect::<Result<_>>()?;
         Ok(Rule {
             proofs,
@@ -701,7 +754,9 @@ impl RuleSpec {
 }
 
 impl ProofSpec {
-    fn compile(&self, migration: &Migration) -> std::result::Result<Proof, String> {
+    /// `deployed`: the rule's places are deployed templates, which a promise without a
+    /// `template` looks at.
+    fn compile(&self, migration: &Migration, deployed: bool) -> std::result::Result<Proof, String> {
         let place = match (self.format, &self.at, &self.section, &self.key) {
             _ if self.role_param.is_some() => {
                 if self.template.is_some() || self.at.is_some() || self.format != Format::Yaml {
@@ -729,8 +784,13 @@ impl ProofSpec {
         let template = match (&self.template, &place) {
             (_, ProofPlace::RoleParam(_)) => None,
             (Some(t), _) => Some(Template::parse(t, migration)?),
+            (None, _) if deployed => None,
             (None, _) => {
-                return Err("a proof names the `template` whose rendering it checks".into());
+                return Err(
+                    "a proof names the `template` whose rendering it checks (or, in a rule placed \
+                     by `deployed`, checks the deployed templates)"
+                        .into(),
+                );
             }
         };
         Ok(Proof {

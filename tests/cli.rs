@@ -526,7 +526,7 @@ fn a_rule_that_finds_nothing_says_so_and_the_run_goes_on() {
     // A tree older than the login-registry role (SPEC §11.7): Bodhi is planned, the role's rule
     // notes that it found no use, and verify notes that it had nothing to check.
     let case = common::copy_tree(&common::repo_path(
-        "fixtures/rules/bodhi-container-registries/before",
+        "fixtures/rules/bodhi-container-registries/default/before",
     ));
     let plan = regshift(&["plan", "-C", arg(case.path()), "--format", "stat"]);
     assert_eq!(plan.code, 1, "{}", plan.stderr);

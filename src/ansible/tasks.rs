@@ -40,6 +40,8 @@ pub struct TemplateTask {
     pub at: usize,
     /// `src` as written (may hold Jinja).
     pub src: String,
+    /// `dest` as written (may hold Jinja): where the rendering is deployed.
+    pub dest: Option<String>,
     /// The role the task belongs to, if any: its defaults (below the inventory) and vars
     /// (above the play) are read when the task renders the template asked about.
     pub role: Option<String>,
@@ -448,7 +450,7 @@ fn collect_play(
         }
     });
     visit(play, &mut |node| {
-        let Some(src) = template_src(node).filter(|src| !uses_loop_var(src)) else {
+        let Some(src) = template_arg(node, "src").filter(|src| !uses_loop_var(src)) else {
             return;
         };
         let mut own = play_defs.clone();
@@ -464,6 +466,7 @@ fn collect_play(
             file: file.to_string(),
             at: node.span().start,
             src,
+            dest: template_arg(node, "dest"),
             role: role.map(str::to_string),
             own,
             play,
@@ -495,14 +498,14 @@ fn visit(node: &Node, f: &mut dyn FnMut(&Node)) {
     }
 }
 
-/// The `src` of a template task, however the module is written.
-fn template_src(task: &Node) -> Option<String> {
+/// An argument (`src`, `dest`) of a template task, however the module is written.
+fn template_arg(task: &Node, key: &str) -> Option<String> {
     for module in TEMPLATE_MODULES {
         match task.get(module) {
-            Some(Node::Scalar(s)) => return kv_arg(&s.value, "src"),
+            Some(Node::Scalar(s)) => return kv_arg(&s.value, key),
             Some(args @ Node::Mapping { .. }) => {
                 return args
-                    .get("src")
+                    .get(key)
                     .and_then(Node::as_scalar)
                     .map(|s| s.value.clone());
             }
@@ -516,7 +519,7 @@ fn template_src(task: &Node) -> Option<String> {
     let (module, args) = action.value.trim().split_once(char::is_whitespace)?;
     TEMPLATE_MODULES
         .contains(&module)
-        .then(|| kv_arg(args, "src"))
+        .then(|| kv_arg(args, key))
         .flatten()
 }
 
@@ -694,6 +697,28 @@ impl Playbooks {
         if !jinja && resolve_src(vars.renderer(), task, &Vars::new())? != template {
             return None;
         }
+        let (defs, merged) = self.context(files, vars, task, env);
+        if jinja {
+            let key = (task.file.clone(), task.at, env);
+            let source = cached(&self.sources, key, || {
+                resolve_src(vars.renderer(), task, &merged)
+            });
+            if source.as_deref() != Some(template) {
+                return None;
+            }
+        }
+        Some((defs, merged))
+    }
+
+    /// `task`'s definitions in `env` in precedence order (lowest first), and the variables
+    /// they give (not yet templated).
+    fn context(
+        &self,
+        files: Files<'_>,
+        vars: &EnvVars,
+        task: &TemplateTask,
+        env: Env,
+    ) -> (Vec<Definition>, Vars) {
         let uses: Box<dyn Iterator<Item = &PlayUse>> = match &task.role {
             Some(role) => Box::new(files.uses_of(role)),
             None => Box::new(task.play.iter()),
@@ -716,8 +741,7 @@ impl Playbooks {
             role_defs("defaults", Layer::RoleDefaults),
             role_defs("vars", Layer::RoleVars),
         );
-        // Lowest precedence first; the definitions are copied only for the tasks that render
-        // this template.
+        // Lowest precedence first; the definitions are copied only for the tasks asked about.
         let layers: [&[Definition]; 6] = [
             &defaults,
             inventory_defs,
@@ -726,30 +750,64 @@ impl Playbooks {
             &task.own,
             &used.params,
         ];
-        let merged = || {
-            let mut merged: Vars = layers
-                .iter()
-                .flat_map(|l| l.iter())
-                .map(|d| (d.name.clone(), d.value.clone()))
-                .collect();
-            // The selector's variable is the environment's name where the tree does not set it.
-            if let Some(var) = &vars.selector().variable {
-                merged
-                    .entry(var.clone())
-                    .or_insert_with(|| Value::from(vars.selector().value_of(env)));
-            }
+        let mut merged: Vars = layers
+            .iter()
+            .flat_map(|l| l.iter())
+            .map(|d| (d.name.clone(), d.value.clone()))
+            .collect();
+        // The selector's variable is the environment's name where the tree does not set it.
+        if let Some(var) = &vars.selector().variable {
             merged
-        };
-        if jinja {
-            let key = (task.file.clone(), task.at, env);
-            let source = cached(&self.sources, key, || {
-                resolve_src(vars.renderer(), task, &merged())
-            });
-            if source.as_deref() != Some(template) {
-                return None;
+                .entry(var.clone())
+                .or_insert_with(|| Value::from(vars.selector().value_of(env)));
+        }
+        (layers.concat(), merged)
+    }
+
+    /// The templates a template task deploys, in one of `envs`, to a path matching `dest` (its
+    /// `dest` as written, or rendered with the environment's group variables), found among the task files whose
+    /// text holds `hint` (a literal part of the path). A template is known by where Ansible
+    /// writes it, whatever it is called and whichever role holds it.
+    pub fn deployed_to(
+        &self,
+        vars: &EnvVars,
+        dest: &globset::GlobMatcher,
+        hint: &str,
+        envs: &[Env],
+    ) -> Vec<String> {
+        let files = self.files(vars.renderer().view());
+        let holding: Vec<&Candidate> = files
+            .candidates()
+            .iter()
+            .filter(|c| c.tasks && c.text.contains(hint))
+            .collect();
+        let mut out = std::collections::BTreeSet::new();
+        for indexed in files.indexed(&holding) {
+            for task in &indexed.tasks {
+                let Some(written) = &task.dest else { continue };
+                let rendered = |env: Env| {
+                    if written.contains("{{") {
+                        vars.render_loose(written, env)
+                    } else {
+                        Some(written.clone())
+                    }
+                };
+                for &env in envs {
+                    if !rendered(env).is_some_and(|d| dest.is_match(d.trim_start_matches('/'))) {
+                        continue;
+                    }
+                    let with = if task.src.contains("{{") {
+                        // The play's vars_files and vars decide a Jinja `src` too.
+                        let (_, merged) = self.context(files, vars, task, env);
+                        template_vars(vars.renderer(), &merged)
+                    } else {
+                        Vars::new()
+                    };
+                    out.extend(resolve_src(vars.renderer(), task, &with));
+                }
             }
         }
-        Some((layers.concat(), merged()))
+        out.into_iter().collect()
     }
 
     /// Whether a template task renders `template` in `env` (no variable templated).

@@ -152,6 +152,9 @@ pub struct Planner<'m> {
     selection: Selection,
     /// For rules that edit a variable where it is defined: (file, rule id) → value offsets.
     traced: BTreeMap<(String, String), Vec<usize>>,
+    /// For rules placed in deployed templates: (file, rule id), the templates a task deploys
+    /// where the rule says.
+    deployed: BTreeSet<(String, String)>,
     /// Who reads the variables of `unread` rules, scanned when first asked.
     readers: std::sync::OnceLock<Readers>,
 }
@@ -178,11 +181,17 @@ impl<'m> Planner<'m> {
             finder: Finder::new(&migration.from_hosts()),
             selection,
             traced: BTreeMap::new(),
+            deployed: BTreeSet::new(),
             readers: std::sync::OnceLock::new(),
         };
         let mut traced = trace_rules(&planner);
         traced.extend(follow_includes(&planner));
-        Ok(Planner { traced, ..planner })
+        let deployed = deployed_templates(&planner);
+        Ok(Planner {
+            traced,
+            deployed,
+            ..planner
+        })
     }
 
     /// Who reads the `unread` rules' variables, when a scan of the whole tree already looked
@@ -240,6 +249,15 @@ impl Planner<'_> {
             .filter(|r| claiming || !matches!(r.action, Action::Classify { .. }))
             .filter_map(|r| {
                 let w = r.where_.as_ref()?;
+                if let Some(d) = &w.deployed {
+                    return Some(Note::new(
+                        ".",
+                        format!(
+                            "rule `{}`: no template is deployed to `{}` in the tree",
+                            r.id, d.written
+                        ),
+                    ));
+                }
                 let what = match (&w.role_param, &w.rendered, &w.key) {
                     (Some(rp), _, _) => {
                         format!("no use of role `{}` with `{}`", rp.role, rp.param)
@@ -339,6 +357,27 @@ fn trace_rules(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> 
             if !offsets.contains(&d.span.start) {
                 offsets.push(d.span.start);
             }
+        }
+    }
+    out
+}
+
+/// The templates each rule of the step with `deployed` works on: those a task deploys there.
+fn deployed_templates(planner: &Planner<'_>) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for rule in planner
+        .rules
+        .rules
+        .iter()
+        .filter(|r| r.step == planner.selection.step)
+    {
+        let Some(d) = rule.where_.as_ref().and_then(|w| w.deployed.as_ref()) else {
+            continue;
+        };
+        let playbooks = planner.project.playbooks();
+        let envs = planner.vars.envs();
+        for template in playbooks.deployed_to(planner.vars, &d.glob, &d.hint, &envs) {
+            out.insert((template, rule.id.clone()));
         }
     }
     out
@@ -500,7 +539,8 @@ impl Planner<'_> {
             .filter(|r| {
                 (r.step == step || matches!(r.action, Action::Classify { .. }))
                     && (r.globs.is_match(path)
-                        || self.traced.contains_key(&(path.clone(), r.id.clone())))
+                        || self.traced.contains_key(&(path.clone(), r.id.clone()))
+                        || self.deployed.contains(&(path.clone(), r.id.clone())))
             })
             .collect();
         if matching.is_empty() {
@@ -573,7 +613,11 @@ impl Planner<'_> {
                 }
                 (Doc::Ini(_), _) => {}
             }
-            if rule.where_.is_some() {
+            let deployed = rule.where_.as_ref().is_some_and(|w| w.deployed.is_some());
+            if deployed {
+                out.found.insert(rule.id.clone());
+            }
+            if rule.where_.is_some() && !deployed {
                 let found = match &docs[&key] {
                     Doc::Tree(nodes) => !self.hits(&src, nodes, rule)?.is_empty(),
                     Doc::Ini(_) => false,

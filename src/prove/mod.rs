@@ -204,43 +204,56 @@ fn promises(
                     }
                     continue;
                 }
-                let Some(template) = proof.template.as_ref().and_then(|t| t.render(&scope)) else {
-                    continue;
-                };
-                if now.vars.renderer().view().read(&template).is_none() {
-                    continue; // absent (an older tree), binary or not UTF-8 (skipped with a note)
-                }
-                let text = now.text(&template, env, proof.render);
-                if !envs.contains(env) {
-                    // Only a rendered template has a per-environment text to keep.
-                    if let (true, true, Some(before), Ok(text)) =
-                        (isolate, proof.render, before, &text)
-                    {
+                for template in templates(now, rule, proof, &scope) {
+                    if now.vars.renderer().view().read(&template).is_none() {
+                        continue; // absent (an older tree), binary or not UTF-8 (skipped with a note)
+                    }
+                    let text = now.text(&template, env, proof.render);
+                    if !envs.contains(env) {
+                        // Only a rendered template has a per-environment text to keep.
+                        if let (true, true, Some(before), Ok(text)) =
+                            (isolate, proof.render, before, &text)
+                        {
+                            compared.entry((template.clone(), env)).or_insert_with(|| {
+                                unchanged(before, &template, env, proof.render, text, &rule.id)
+                            });
+                        }
+                        continue;
+                    }
+                    check(rule, proof, &template, env, &text, &scope, &mut report);
+                    if let (Some(before), Ok(text)) = (before, &text) {
                         compared.entry((template.clone(), env)).or_insert_with(|| {
-                            unchanged(before, &template, env, proof.render, text, &rule.id)
+                            baseline_changes(
+                                before,
+                                &template,
+                                env,
+                                proof.render,
+                                text,
+                                migration,
+                                &rule.id,
+                            )
                         });
                     }
-                    continue;
-                }
-                check(rule, proof, &template, env, &text, &scope, &mut report);
-                if let (Some(before), Ok(text)) = (before, &text) {
-                    compared.entry((template.clone(), env)).or_insert_with(|| {
-                        baseline_changes(
-                            before,
-                            &template,
-                            env,
-                            proof.render,
-                            text,
-                            migration,
-                            &rule.id,
-                        )
-                    });
                 }
             }
         }
     }
     report.failures.extend(compared.into_values().flatten());
     report
+}
+
+/// The files a promise looks at in one environment: its `template`, or the templates a task
+/// deploys where the rule's `deployed` says.
+fn templates(now: &Renderings<'_>, rule: &Rule, proof: &Proof, scope: &Scope<'_>) -> Vec<String> {
+    if let Some(t) = &proof.template {
+        return t.render(scope).into_iter().collect();
+    }
+    match rule.where_.as_ref().and_then(|w| w.deployed.as_ref()) {
+        Some(d) => now
+            .playbooks
+            .deployed_to(now.vars, &d.glob, &d.hint, &[scope.env]),
+        None => Vec::new(),
+    }
 }
 
 fn check(
