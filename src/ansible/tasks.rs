@@ -592,6 +592,8 @@ pub struct Playbooks {
     /// does not depend on the template asked about, and rendering it needs all the task's
     /// variables.
     sources: Mutex<BTreeMap<(String, usize, Env), Option<String>>>,
+    /// Per (destination glob, environment): the templates deployed there.
+    deployed: Mutex<BTreeMap<(String, Env), Vec<String>>>,
 }
 
 impl Playbooks {
@@ -602,6 +604,7 @@ impl Playbooks {
             first_hosts: Mutex::default(),
             host_defs: Mutex::default(),
             sources: Mutex::default(),
+            deployed: Mutex::default(),
         }
     }
 
@@ -775,39 +778,58 @@ impl Playbooks {
         hint: &str,
         envs: &[Env],
     ) -> Vec<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for &env in envs {
+            let key = (dest.glob().glob().to_string(), env);
+            out.extend(cached(&self.deployed, key, || {
+                self.deployed_in(vars, dest, hint, env)
+            }));
+        }
+        out.into_iter().collect()
+    }
+
+    /// [`Playbooks::deployed_to`] in one environment.
+    fn deployed_in(
+        &self,
+        vars: &EnvVars,
+        dest: &globset::GlobMatcher,
+        hint: &str,
+        env: Env,
+    ) -> Vec<String> {
         let files = self.files(vars.renderer().view());
         let holding: Vec<&Candidate> = files
             .candidates()
             .iter()
             .filter(|c| c.tasks && c.text.contains(hint))
             .collect();
-        let mut out = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
         for indexed in files.indexed(&holding) {
             for task in &indexed.tasks {
                 let Some(written) = &task.dest else { continue };
-                let rendered = |env: Env| {
-                    if written.contains("{{") {
-                        vars.render_loose(written, env)
-                    } else {
-                        Some(written.clone())
-                    }
+                let rendered = if written.contains("{{") {
+                    vars.render_loose(written, env)
+                } else {
+                    Some(written.clone())
                 };
-                for &env in envs {
-                    if !rendered(env).is_some_and(|d| dest.is_match(d.trim_start_matches('/'))) {
-                        continue;
-                    }
-                    let with = if task.src.contains("{{") {
-                        // The play's vars_files and vars decide a Jinja `src` too.
-                        let (_, merged) = self.context(files, vars, task, env);
-                        template_vars(vars.renderer(), &merged)
-                    } else {
-                        Vars::new()
-                    };
-                    out.extend(resolve_src(vars.renderer(), task, &with));
+                if !rendered.is_some_and(|d| dest.is_match(d.trim_start_matches('/'))) {
+                    continue;
                 }
+                let source = if task.src.contains("{{") {
+                    // The play's vars_files and vars decide a Jinja `src` (as in `rendering`).
+                    let key = (task.file.clone(), task.at, env);
+                    cached(&self.sources, key, || {
+                        let (_, merged) = self.context(files, vars, task, env);
+                        resolve_src(vars.renderer(), task, &merged)
+                    })
+                } else {
+                    resolve_src(vars.renderer(), task, &Vars::new())
+                };
+                out.extend(source);
             }
         }
-        out.into_iter().collect()
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Whether a template task renders `template` in `env` (no variable templated).
