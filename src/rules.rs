@@ -370,15 +370,26 @@ impl WhereSpec {
 #[serde(deny_unknown_fields)]
 struct VariableSpec {
     /// The template that reads it (`${env}` allowed).
-    template: String,
+    template: Option<String>,
+    /// Or: the templates a task deploys to this path (see `where.deployed`).
+    deployed: Option<String>,
     name: String,
 }
 
 /// A variable a rule traces to its definitions.
 #[derive(Debug, Clone)]
 pub struct Traced {
-    pub template: Template,
+    pub reader: Reader,
     pub name: String,
+}
+
+/// The templates whose rendering reads a traced variable.
+#[derive(Debug, Clone)]
+pub enum Reader {
+    /// One template (`${env}` allowed).
+    Template(Template),
+    /// The templates a task deploys to a path.
+    Deployed(Deployed),
 }
 
 /// One promised value in a rendered file, as written in a rule.
@@ -504,6 +515,21 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
 }
 
+impl Rule {
+    /// Where the rule's templates are deployed, when it knows them that way (`where.deployed`,
+    /// or a variable traced from deployed templates).
+    pub fn deployed(&self) -> Option<&Deployed> {
+        let traced = self.traced.as_ref().and_then(|t| match &t.reader {
+            Reader::Deployed(d) => Some(d),
+            Reader::Template(_) => None,
+        });
+        self.where_
+            .as_ref()
+            .and_then(|w| w.deployed.as_ref())
+            .or(traced)
+    }
+}
+
 impl RuleSet {
     /// The built-in rules, plus those in `extra` (overriding by id).
     pub fn load(extra: Option<&Path>, migration: &Migration) -> Result<RuleSet> {
@@ -598,7 +624,12 @@ impl RuleSpec {
         let globs = builder.build().map_err(|e| bad("files", e.to_string()))?;
         let traced = match &self.variable {
             Some(v) if self.files.is_empty() && self.select.is_empty() && self.format == Format::Yaml => {
-                Some(Traced { template: Template::parse(&v.template, migration).map_err(|m| bad("variable", m))?, name: v.name.clone() })
+                let reader = match (&v.template, &v.deployed) {
+                    (Some(t), None) => Reader::Template(Template::parse(t, migration).map_err(|m| bad("variable", m))?),
+                    (None, Some(d)) => Reader::Deployed(Deployed::new(d).map_err(|m| bad("variable", m))?),
+                    _ => return Err(bad("variable", "name the template that reads it: `template` or `deployed`".into())),
+                };
+                Some(Traced { reader, name: v.name.clone() })
             }
             Some(_) => return Err(bad("variable", "`variable` replaces `files` and `select`, and definitions are YAML (`format: yaml`)".into())),
             None if self.where_.is_some() => None,
@@ -728,7 +759,10 @@ impl RuleSpec {
             .prove
             .iter()
             .map(|p| {
-                let deployed = where_.as_ref().is_some_and(|w| w.deployed.is_some());
+                let deployed = where_.as_ref().is_some_and(|w| w.deployed.is_some())
+                    || traced
+                        .as_ref()
+                        .is_some_and(|t| matches!(t.reader, Reader::Deployed(_)));
                 p.compile(migration, deployed).map_err(|m| bad("prove", m))
             })
             .collect::<Result<_>>()?;

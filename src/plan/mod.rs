@@ -23,7 +23,7 @@ use crate::formats::tree::{Hit, Node, TreePath};
 use crate::formats::{ini, json, toml, yaml};
 use crate::migration::{Env, Migration, RegistryRef};
 use crate::project::Project;
-use crate::rules::{Action, Class, Context, Format, Rule, RuleSet};
+use crate::rules::{Action, Class, Context, Format, Reader, Rule, RuleSet};
 use crate::select::Places;
 use crate::template::Scope;
 use crate::unread::Readers;
@@ -348,8 +348,18 @@ fn trace_rules(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> 
     // Each trace renders the plays' variables: independent, so in parallel.
     let found = crate::parallel::map(&jobs, |&(rule, env)| {
         let t = rule.traced.as_ref()?;
-        let template = t.template.render(&planner.scope(env, None))?;
-        Some(playbooks.trace(planner.vars, &template, &t.name, env))
+        let templates = match &t.reader {
+            Reader::Template(template) => template
+                .render(&planner.scope(env, None))
+                .into_iter()
+                .collect(),
+            Reader::Deployed(d) => playbooks.deployed_to(planner.vars, &d.glob, &d.hint, &[env]),
+        };
+        let defs: Vec<_> = templates
+            .iter()
+            .flat_map(|template| playbooks.trace(planner.vars, template, &t.name, env))
+            .collect();
+        Some(defs)
     });
     for ((rule, _), defs) in jobs.into_iter().zip(found) {
         for d in defs.into_iter().flatten() {

@@ -248,7 +248,7 @@ fn templates(now: &Renderings<'_>, rule: &Rule, proof: &Proof, scope: &Scope<'_>
     if let Some(t) = &proof.template {
         return t.render(scope).into_iter().collect();
     }
-    match rule.where_.as_ref().and_then(|w| w.deployed.as_ref()) {
+    match rule.deployed() {
         Some(d) => now
             .playbooks
             .deployed_to(now.vars, &d.glob, &d.hint, &[scope.env]),
