@@ -759,11 +759,14 @@ impl RuleSpec {
             .prove
             .iter()
             .map(|p| {
-                let deployed = where_.as_ref().is_some_and(|w| w.deployed.is_some())
+                // Places known without naming a file: deployed templates, a rule's own keys.
+                let placed = where_
+                    .as_ref()
+                    .is_some_and(|w| w.deployed.is_some() || w.key.is_some())
                     || traced
                         .as_ref()
                         .is_some_and(|t| matches!(t.reader, Reader::Deployed(_)));
-                p.compile(migration, deployed).map_err(|m| bad("prove", m))
+                p.compile(migration, placed).map_err(|m| bad("prove", m))
             })
             .collect::<Result<_>>()?;
         Ok(Rule {
@@ -788,9 +791,9 @@ impl RuleSpec {
 }
 
 impl ProofSpec {
-    /// `deployed`: the rule's places are deployed templates, which a promise without a
-    /// `template` looks at.
-    fn compile(&self, migration: &Migration, deployed: bool) -> std::result::Result<Proof, String> {
+    /// `placed`: the rule knows its places without a file name (deployed templates, its own
+    /// keys), which a promise without a `template` looks at.
+    fn compile(&self, migration: &Migration, placed: bool) -> std::result::Result<Proof, String> {
         let place = match (self.format, &self.at, &self.section, &self.key) {
             _ if self.role_param.is_some() => {
                 if self.template.is_some() || self.at.is_some() || self.format != Format::Yaml {
@@ -818,11 +821,11 @@ impl ProofSpec {
         let template = match (&self.template, &place) {
             (_, ProofPlace::RoleParam(_)) => None,
             (Some(t), _) => Some(Template::parse(t, migration)?),
-            (None, _) if deployed => None,
+            (None, _) if placed => None,
             (None, _) => {
                 return Err(
                     "a proof names the `template` whose rendering it checks (or, in a rule placed \
-                     by `deployed`, checks the deployed templates)"
+                     by `deployed` or `key`, checks those places)"
                         .into(),
                 );
             }

@@ -204,6 +204,13 @@ fn promises(
                     }
                     continue;
                 }
+                let keyed = rule.where_.as_ref().is_some_and(|w| w.key.is_some());
+                if proof.template.is_none() && keyed {
+                    if envs.contains(env) {
+                        key_places(now, migration, rule, proof, &scope, &mut report);
+                    }
+                    continue;
+                }
                 for template in templates(now, rule, proof, &scope) {
                     if now.vars.renderer().view().read(&template).is_none() {
                         continue; // absent (an older tree), binary or not UTF-8 (skipped with a note)
@@ -392,6 +399,93 @@ fn role_params(
             scope.env
         ));
     }
+}
+
+/// A promise at a `key` rule's own places, in one environment: every value at the promise's
+/// path that names a registry of the migration, in each data file of the rule that serves the
+/// environment (a group's variables serve its hosts' environments; `all` serves every one).
+/// Nothing to check anywhere is a note.
+fn key_places(
+    now: &Renderings<'_>,
+    migration: &Migration,
+    rule: &Rule,
+    proof: &Proof,
+    scope: &Scope<'_>,
+    report: &mut Report,
+) {
+    let (ProofPlace::Path(at), Some(expected)) = (&proof.place, proof.equals.render(scope)) else {
+        return;
+    };
+    let Some(Ok(tree)) = at.render(scope).map(|at| TreePath::parse(&at)) else {
+        return;
+    };
+    let mut seen = 0;
+    for (path, text) in now.candidates(rule).iter() {
+        if !serves(now, path, scope.env) {
+            continue;
+        }
+        let masked = crate::formats::jinja::mask(text);
+        let Ok(docs) = yaml::parse(Path::new(path), text, &masked) else {
+            continue; // planning reports a file that does not parse
+        };
+        let Ok(hits) = tree.find(Path::new(path), text, &masked, &docs) else {
+            continue;
+        };
+        for hit in hits {
+            let Some(value) = hit.value.as_scalar() else {
+                continue;
+            };
+            if !migration.names_a_registry(&value.value) {
+                continue; // another registry altogether: not the migration's
+            }
+            seen += 1;
+            report.checks += 1;
+            *report.checks_by_env.entry(scope.env).or_default() += 1;
+            if value.value != expected {
+                report.failures.push(Failure {
+                    template: path.clone(),
+                    env: scope.env,
+                    rule: rule.id.clone(),
+                    what: proof_path(at, scope),
+                    expected: expected.clone(),
+                    got: value.value.clone(),
+                    at: Some(crate::error::Position::of(text, value.span.start)),
+                    source: None,
+                });
+            }
+        }
+    }
+    if seen == 0 {
+        report.notes.push(format!(
+            "rule `{}`: no value naming a registry at its places serves {} (nothing to check)",
+            rule.id, scope.env
+        ));
+    }
+}
+
+fn proof_path(at: &crate::template::Template, scope: &Scope<'_>) -> String {
+    at.render(scope).unwrap_or_default()
+}
+
+/// Whether a data file serves `env`: a group's variables (`group_vars/G`, `G.yml`, `G/…`)
+/// serve the environments of the group's hosts, `all`'s every environment; other files all.
+fn serves(now: &Renderings<'_>, file: &str, env: Env) -> bool {
+    let Some((_, rest)) = file.split_once("group_vars/") else {
+        return true;
+    };
+    let group = rest.split('/').next().unwrap_or(rest);
+    let group = group
+        .strip_suffix(".yml")
+        .or_else(|| group.strip_suffix(".yaml"))
+        .unwrap_or(group);
+    if group == "all" {
+        return true;
+    }
+    let inventory = &now.playbooks.inventory;
+    inventory
+        .select(group)
+        .iter()
+        .any(|host| inventory.env_of(host) == Some(env))
 }
 
 fn role_name(w: &crate::rules::Where) -> &str {
