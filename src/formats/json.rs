@@ -15,6 +15,7 @@ pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Node> {
         original,
         bytes: masked.as_bytes(),
         pos: 0,
+        depth: 0,
     };
     p.skip_ws();
     let node = p.value()?;
@@ -30,6 +31,8 @@ struct JsonParser<'t> {
     original: &'t str,
     bytes: &'t [u8],
     pos: usize,
+    /// Open objects and arrays (bounded: [`crate::formats::MAX_NESTING`]).
+    depth: usize,
 }
 
 impl JsonParser<'_> {
@@ -64,12 +67,28 @@ impl JsonParser<'_> {
 
     fn value(&mut self) -> Result<Node> {
         match self.bytes.get(self.pos) {
-            Some(b'{') => self.object(),
-            Some(b'[') => self.array(),
+            Some(b'{' | b'[') if self.depth >= crate::formats::MAX_NESTING => Err(Error::at(
+                self.path,
+                self.original,
+                self.pos,
+                format!(
+                    "JSON nests deeper than {} levels (refused: no configuration needs it)",
+                    crate::formats::MAX_NESTING
+                ),
+            )),
+            Some(b'{') => self.nested(Self::object),
+            Some(b'[') => self.nested(Self::array),
             Some(b'"') => self.string().map(Node::Scalar),
             Some(_) => self.bare(),
             None => Err(self.error("a value")),
         }
+    }
+
+    fn nested(&mut self, parse: fn(&mut Self) -> Result<Node>) -> Result<Node> {
+        self.depth += 1;
+        let node = parse(self);
+        self.depth -= 1;
+        node
     }
 
     fn object(&mut self) -> Result<Node> {

@@ -17,6 +17,7 @@ pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Vec<Node>> {
         original,
         stack: Vec::new(),
         docs: Vec::new(),
+        too_deep: None,
     };
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
@@ -40,6 +41,17 @@ pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Vec<Node>> {
             .byte_offset()
             .unwrap_or_else(|| char_to_byte(masked, span.end.index()));
         builder.event(event, start..end);
+        if let Some(at) = builder.too_deep {
+            return Err(Error::at(
+                path,
+                original,
+                at,
+                format!(
+                    "YAML nests deeper than {} levels (refused: no configuration needs it)",
+                    crate::formats::MAX_NESTING
+                ),
+            ));
+        }
     }
     Ok(builder.docs)
 }
@@ -55,10 +67,17 @@ struct Builder<'t> {
     /// Open collections: (is mapping, flow, start, children).
     stack: Vec<(bool, bool, usize, Vec<Node>)>,
     docs: Vec<Node>,
+    /// Where a collection opened past [`crate::formats::MAX_NESTING`] levels.
+    too_deep: Option<usize>,
 }
 
 impl Builder<'_> {
     fn event(&mut self, event: Event<'_>, span: Range<usize>) {
+        let opens = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+        if opens && self.stack.len() >= crate::formats::MAX_NESTING {
+            self.too_deep = Some(span.start);
+            return;
+        }
         match event {
             Event::MappingStart(style, ..) => {
                 self.stack.push((

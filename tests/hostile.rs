@@ -1,0 +1,108 @@
+//! Hostile input (issue 12, SPEC §6.6): nesting deep enough to overflow a recursive parser and a
+//! template whose rendering would not end are located errors, never a crash or a hang, and
+//! nothing is written.
+
+mod common;
+
+use std::path::Path;
+
+use common::{copy_tree, regshift, repo_path, snapshot_bytes};
+
+fn mini() -> tempfile::TempDir {
+    copy_tree(&repo_path("fixtures/fedora-mini"))
+}
+
+fn arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// `plan` and `apply` refuse the tree with exit 2, naming `file:line:` and saying `why`; nothing
+/// is written.
+fn refused_located(tree: &Path, file: &str, why: &str) {
+    let before = snapshot_bytes(tree);
+    for command in ["plan", "apply"] {
+        let run = regshift(&[command, "-C", arg(tree)]);
+        assert_eq!(run.code, 2, "{command}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{file}:")) && run.stderr.contains(why),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(snapshot_bytes(tree), before, "nothing written");
+}
+
+const DEPTH: usize = 10_000;
+
+#[test]
+fn json_nested_ten_thousand_deep_is_a_located_error() {
+    let tree = mini();
+    let file = "files/osbs/dockercfg-production-secret.j2";
+    let deep = format!(
+        "{{\"auths\": {{\"candidate-registry.fedoraproject.org\": {}{}}}}}\n",
+        "[".repeat(DEPTH),
+        "]".repeat(DEPTH)
+    );
+    common::write(tree.path(), file, &deep);
+    refused_located(tree.path(), file, "nests deeper than");
+}
+
+#[test]
+fn yaml_nested_ten_thousand_deep_is_a_located_error() {
+    let tree = mini();
+    let file = "playbooks/groups/buildvm.yml";
+    let path = tree.path().join(file);
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str(&format!(
+        "\n- hosts: x\n  vars:\n    deep: {}{}\n",
+        "[".repeat(DEPTH),
+        "]".repeat(DEPTH)
+    ));
+    std::fs::write(&path, text).expect("write");
+    refused_located(tree.path(), file, "YAML does not parse");
+}
+
+#[test]
+fn toml_nested_ten_thousand_deep_is_a_located_error() {
+    let tree = mini();
+    let file = "roles/openshift-apps/cloud-image-uploader/templates/config.toml";
+    let deep = format!(
+        "[[consumer_config.container.registries]]\nurl = \"registry.fedoraproject.org\"\nx = {}{}\n",
+        "[".repeat(DEPTH),
+        "]".repeat(DEPTH)
+    );
+    common::write(tree.path(), file, &deep);
+    refused_located(tree.path(), file, "TOML does not parse");
+}
+
+#[test]
+fn a_rendering_that_would_not_end_is_stopped_and_located() {
+    let tree = mini();
+    let file = "roles/bodhi2/base/templates/production.ini.j2";
+    let path = tree.path().join(file);
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    let line = text.lines().count() + 1;
+    text.push_str(
+        "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}\n",
+    );
+    std::fs::write(&path, text).expect("write");
+    let before = snapshot_bytes(tree.path());
+    let verify = regshift(&["verify", "-C", arg(tree.path())]);
+    assert_eq!(verify.code, 1, "{}", verify.stderr);
+    assert!(
+        verify.stdout.contains(&format!(
+            "{file}:{line}:1: template does not render: the rendering exceeds its budget"
+        )),
+        "{}",
+        verify.stdout
+    );
+    // apply proves before writing: the rendering fails, so nothing is written.
+    let apply = regshift(&["apply", "-C", arg(tree.path())]);
+    assert_eq!(apply.code, 2, "{}", apply.stderr);
+    assert!(
+        apply.stderr.contains("exceeds its budget"),
+        "{}",
+        apply.stderr
+    );
+    assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
+}
