@@ -92,6 +92,19 @@ impl Project {
             .unwrap_or_else(|| vars.vars(env).clone()))
     }
 
+    /// `template` as Ansible would write it for `env`, with where each expression's output
+    /// lies in it (`ansible::origins`).
+    pub fn render_with_origins(
+        &self,
+        template: &str,
+        env: Env,
+    ) -> Result<(String, Vec<crate::ansible::origins::Origin>)> {
+        let vars = self.vars_for(template, env)?;
+        self.vars()?
+            .renderer()
+            .render_with_origins(template, &(&vars).into())
+    }
+
     /// `template` as Ansible would write it for `env`.
     pub fn render(&self, template: &str, env: Env) -> Result<String> {
         let vars = self.vars_for(template, env)?;

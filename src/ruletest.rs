@@ -216,7 +216,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
             f.got,
             f.source
                 .as_ref()
-                .map_or_else(String::new, |s| format!(" (edit at {s})"))
+                .map_or_else(String::new, |s| format!(" (from {s})"))
         )
     }));
     // The fixture's own after/ keeps the promises too (a wrong after/ fails twice).

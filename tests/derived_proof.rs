@@ -118,6 +118,42 @@ fn a_change_no_edit_explains_fails_at_its_place() {
         .collect();
     assert!(places.contains(&(TEMPLATE, "other", "+y")), "{places:?}");
     assert!(places.contains(&(TEMPLATE, "other", "-x")), "{places:?}");
+    // Each names where its source is written: the literal `"y"` (after) and `"x"` (before) on
+    // the template's line 1 (counted from the `{{ login | b64encode }}` before it).
+    let column = TEMPLATE_TEXT.find("\"x\"").expect("x") + 1;
+    for got in ["+y", "-x"] {
+        let failure = report
+            .failures
+            .iter()
+            .find(|f| f.got == got)
+            .expect("failure");
+        assert_eq!(
+            failure.source.as_deref(),
+            Some(format!("{TEMPLATE}:1:{column}").as_str()),
+            "{failure:?}"
+        );
+    }
+}
+
+#[test]
+fn a_change_made_by_an_expression_names_the_expression() {
+    // The template now reads another variable where the edit did not reach: the unplanned
+    // change is the output of that `{{ … }}`, and the failure names it.
+    let changed = TEMPLATE_TEXT.replace("\"x\"", "\"{{ registry }}-x\"");
+    let before = [(VARS, VARS_BEFORE), (TEMPLATE, TEMPLATE_TEXT)];
+    let after = [(VARS, VARS_AFTER), (TEMPLATE, changed.as_str())];
+    let report = prove(&before, &after, &edits(), Envs::ALL);
+    let failure = report
+        .failures
+        .iter()
+        .find(|f| f.what == "other" && f.got.starts_with('+'))
+        .expect("an unplanned change");
+    let column = changed.rfind("{{ registry }}").expect("expression") + 1;
+    assert_eq!(
+        failure.source.as_deref(),
+        Some(format!("{TEMPLATE}:1:{column}").as_str()),
+        "{failure:?}"
+    );
 }
 
 #[test]

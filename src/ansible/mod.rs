@@ -9,6 +9,7 @@
 pub mod condition;
 pub mod filters;
 pub mod inventory;
+pub mod origins;
 pub mod render;
 pub mod roles;
 pub mod tasks;

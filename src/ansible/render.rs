@@ -83,6 +83,26 @@ impl Renderer {
         self.render(rel, &source, vars)
     }
 
+    /// Renders the tree file `rel` with `vars`, and where each expression's output lies in the
+    /// rendering (`origins`; none when the marked rendering does not agree with the plain one).
+    pub fn render_with_origins(
+        &self,
+        rel: &str,
+        vars: &Context,
+    ) -> Result<(String, Vec<super::origins::Origin>)> {
+        let text = self.render_file(rel, vars)?;
+        let source = self.view.read(rel).unwrap_or_default();
+        let origins = super::origins::mark(&source)
+            .and_then(|(marked, spans)| {
+                let rendered = self.render(rel, &marked, vars).ok()?;
+                super::origins::unmark(&rendered, &spans)
+            })
+            .filter(|(plain, _)| *plain == text)
+            .map(|(_, origins)| origins)
+            .unwrap_or_default();
+        Ok((text, origins))
+    }
+
     /// Renders `source` as if it were the tree file `name`.
     pub fn render(&self, name: &str, source: &str, vars: &Context) -> Result<String> {
         let (overrides, body) = header(source);

@@ -111,13 +111,19 @@ impl Node {
                     _ => s.value.as_str(),
                 };
                 if value.contains('\n') {
+                    // A block scalar's lines are where they are written; a quoted one's are
+                    // all placed at its start.
+                    let block = s.style == Style::Block;
                     path.push("|".into());
-                    for line in value.lines() {
-                        out.push(Leaf::new(path, line));
+                    let mut offset = s.span.start;
+                    for line in value.split_inclusive('\n') {
+                        let at = if block { offset } else { s.span.start };
+                        out.push(Leaf::new(path, line.trim_end_matches(['\n', '\r']), at));
+                        offset += line.len();
                     }
                     path.pop();
                 } else {
-                    out.push(Leaf::new(path, value));
+                    out.push(Leaf::new(path, value, s.span.start));
                 }
             }
             Node::Mapping { entries, .. } => {
@@ -181,18 +187,42 @@ impl Node {
 /// How deep a walk over a parsed tree goes.
 const MAX_DEPTH: usize = 512;
 
-/// One scalar of a parsed document with the keys leading to it (see [`Node::leaves`]).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// One scalar of a parsed document with the keys leading to it (see [`Node::leaves`]). Leaves
+/// compare by path and value; `at` only says where the value is written.
+#[derive(Debug, Clone, Default)]
 pub struct Leaf {
     pub path: Vec<String>,
     pub value: String,
+    /// The value's byte offset in the parsed text.
+    pub at: usize,
+}
+
+impl PartialEq for Leaf {
+    fn eq(&self, other: &Leaf) -> bool {
+        (&self.path, &self.value) == (&other.path, &other.value)
+    }
+}
+
+impl Eq for Leaf {}
+
+impl PartialOrd for Leaf {
+    fn partial_cmp(&self, other: &Leaf) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Leaf {
+    fn cmp(&self, other: &Leaf) -> std::cmp::Ordering {
+        (&self.path, &self.value).cmp(&(&other.path, &other.value))
+    }
 }
 
 impl Leaf {
-    fn new(path: &[String], value: &str) -> Leaf {
+    fn new(path: &[String], value: &str, at: usize) -> Leaf {
         Leaf {
             path: path.to_vec(),
             value: value.to_string(),
+            at,
         }
     }
 

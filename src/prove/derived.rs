@@ -23,12 +23,14 @@ use base64::Engine as _;
 
 use super::{Failure, Renderings, Report};
 use crate::ansible::EnvVars;
+use crate::ansible::origins::Origin;
 use crate::error::Position;
 use crate::formats::jinja::{self, Envs};
 use crate::formats::tree::{Leaf, Node};
 use crate::formats::{ini, json, toml, yaml};
 use crate::migration::{Env, Selector};
 use crate::plan::Edit;
+use crate::project::Project;
 use crate::sites::{self, Via};
 
 /// Checks the edits at every rendering they reach; adds checks and failures to `report`.
@@ -175,26 +177,52 @@ impl Derived<'_> {
         let outcome = compare(old, new, &pairs, &reaching, self.edits);
         report.checks += pairs.len().max(1);
         *report.checks_by_env.entry(env).or_default() += pairs.len().max(1);
-        self.report(template, env, outcome, report);
+        let origins = |project: &Project| {
+            let unexplained =
+                !outcome.unexplained_new.is_empty() || !outcome.unexplained_old.is_empty();
+            unexplained
+                .then(|| project.render_with_origins(template, env).ok())
+                .flatten()
+        };
+        let (new_origins, old_origins) =
+            (origins(self.after.project), origins(self.before.project));
+        let locate = |leaf: &Leaf, new: bool| {
+            let (project, found) = match new {
+                true => (self.after.project, &new_origins),
+                false => (self.before.project, &old_origins),
+            };
+            let (text, origins) = found.as_ref()?;
+            source_of(project, template, text, origins, leaf)
+        };
+        self.report(template, env, outcome, report, &locate);
     }
 
-    fn report(&self, template: &str, env: Env, outcome: Outcome, report: &mut Report) {
+    /// `locate(leaf, new)`: where the source of a leaf of the new (old) rendering is written.
+    fn report(
+        &self,
+        template: &str,
+        env: Env,
+        outcome: Outcome,
+        report: &mut Report,
+        locate: &dyn Fn(&Leaf, bool) -> Option<String>,
+    ) {
         for (edit, at) in outcome.seen {
             // A text's leaves are its lines.
             let at = if at.is_empty() { "a line".into() } else { at };
             let how = format!("{template} ({env}) at {at}");
             report.proven.entry(self.key(edit)).or_default().push(how);
         }
-        for leaf in outcome.unexplained_new {
+        let changed = outcome
+            .unexplained_new
+            .iter()
+            .map(|l| (l, true))
+            .chain(outcome.unexplained_old.iter().map(|l| (l, false)));
+        for (leaf, new) in changed {
             let mut f = self.failure(template, env, None, leaf.dotted());
             f.expected = "only the planned places change".into();
-            f.got = format!("+{}", crate::redact::line(&leaf.value));
-            report.failures.push(f);
-        }
-        for leaf in outcome.unexplained_old {
-            let mut f = self.failure(template, env, None, leaf.dotted());
-            f.expected = "only the planned places change".into();
-            f.got = format!("-{}", crate::redact::line(&leaf.value));
+            let sign = if new { '+' } else { '-' };
+            f.got = format!("{sign}{}", crate::redact::line(&leaf.value));
+            f.source = locate(leaf, new);
             report.failures.push(f);
         }
         for pair in outcome.unseen {
@@ -275,7 +303,13 @@ impl Derived<'_> {
                 seen: Vec::new(),
                 ..outcome
             };
-            self.report(file, env, unexplained, report);
+            // A data file is its own source: a leaf is where it is written.
+            let locate = |leaf: &Leaf, new: bool| {
+                let text = if new { &after } else { &before };
+                let at = Position::of(text, leaf.at);
+                Some(format!("{file}:{}:{}", at.line, at.column))
+            };
+            self.report(file, env, unexplained, report, &locate);
         }
         for group in by_value(&old_docs, data, self.edits) {
             self.data_value(
@@ -364,6 +398,51 @@ impl Derived<'_> {
     }
 }
 
+/// Where the source of a leaf of the rendering is written: the `{{ … }}` whose output lies in
+/// the value (quotes included), or else where its literal text is in the template.
+fn source_of(
+    project: &Project,
+    template: &str,
+    rendered: &str,
+    origins: &[Origin],
+    leaf: &Leaf,
+) -> Option<String> {
+    let source = project.view().read(template)?;
+    let value = leaf.at..leaf.at + leaf.value.len() + 2;
+    let expression = origins
+        .iter()
+        .filter(|o| o.rendered.start < value.end && value.start < o.rendered.end)
+        .min_by_key(|o| o.rendered.len());
+    let offset = match expression {
+        Some(o) => o.source.start,
+        None => literal_source(&source, rendered, origins, leaf.at)?,
+    };
+    let pos = Position::of(&source, offset);
+    Some(format!("{template}:{}:{}", pos.line, pos.column))
+}
+
+/// Where literal text of a rendering is written in the template: counted from the nearest
+/// expression output before it (exact when no tag lies between), checked against the source;
+/// else the first source line that reads as the rendered line.
+fn literal_source(source: &str, rendered: &str, origins: &[Origin], at: usize) -> Option<usize> {
+    let counted = match origins
+        .iter()
+        .filter(|o| o.rendered.end <= at)
+        .max_by_key(|o| o.rendered.end)
+    {
+        Some(o) => o.source.end + (at - o.rendered.end),
+        None => at,
+    };
+    let head: String = rendered.get(at..)?.chars().take(16).collect();
+    if !head.is_empty() && source.get(counted..).is_some_and(|s| s.starts_with(&head)) {
+        return Some(counted);
+    }
+    let start = rendered[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = rendered[at..].find('\n').map_or(rendered.len(), |i| at + i);
+    let line = rendered[start..end].trim();
+    (!line.is_empty()).then(|| source.find(line)).flatten()
+}
+
 /// The edits of a data file grouped by the value (innermost node) that holds them.
 fn by_value(docs: &[Node], of_file: &[usize], edits: &[Edit]) -> Vec<Vec<usize>> {
     let mut groups: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
@@ -384,7 +463,7 @@ fn value_at(docs: &[Node], text: &str, offset: usize) -> Option<(String, String)
     let (keys, span) = doc.keys_to(offset);
     let dotted = Leaf {
         path: keys,
-        value: String::new(),
+        ..Leaf::default()
     }
     .dotted();
     Some((dotted, scalar_with_span(doc, &span, text)?))
@@ -489,6 +568,7 @@ fn compare(
                 .map(|s| replace(s, pairs, Direction::Back))
                 .collect(),
             value: replace(&leaf.value, pairs, Direction::Back),
+            at: leaf.at,
         };
         let decoded = decode(&leaf.value).map(|d| replace(&d, pairs, Direction::Back));
         // Undoing the edits gives the old leaf, or doing them gives the new one (two edits may
@@ -663,6 +743,7 @@ impl Shape {
                     .map(|e| Leaf {
                         path: vec![e.section.clone(), e.key.clone()],
                         value: text[e.value.clone()].to_string(),
+                        at: e.value.start,
                     })
                     .collect());
             }
@@ -672,10 +753,16 @@ impl Shape {
     }
 
     fn lines(self, text: &str) -> Vec<Leaf> {
-        text.lines()
-            .map(|l| Leaf {
-                path: Vec::new(),
-                value: l.to_string(),
+        let mut at = 0;
+        text.split_inclusive('\n')
+            .map(|l| {
+                let leaf = Leaf {
+                    path: Vec::new(),
+                    value: l.trim_end_matches(['\n', '\r']).to_string(),
+                    at,
+                };
+                at += l.len();
+                leaf
             })
             .collect()
     }
@@ -689,6 +776,7 @@ mod tests {
         Leaf {
             path: path.iter().map(|s| s.to_string()).collect(),
             value: value.into(),
+            at: 0,
         }
     }
 

@@ -710,7 +710,7 @@ pub fn text(report: &Report) -> String {
             f.got,
             f.source
                 .as_ref()
-                .map_or_else(String::new, |s| format!(" (edit at {s})")),
+                .map_or_else(String::new, |s| format!(" (from {s})")),
             f.rule
         ));
     }
