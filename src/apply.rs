@@ -233,14 +233,14 @@ impl Job<'_> {
         // References are claimed as `audit` claims them: by the step's edits in both environments.
         let selection = self.selection(Envs::ALL);
         let silent = indicatif::ProgressBar::hidden();
-        let references = audit::audit(
+        let job = audit::Job {
             tree,
             project,
-            self.migration,
-            self.rules,
+            migration: self.migration,
+            rules: self.rules,
             selection,
-            &silent,
-        )?;
+        };
+        let references = audit::audit(&job, &silent)?;
         Ok(pr::body(&PullRequest {
             step: self.step,
             envs: self.envs,

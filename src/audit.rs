@@ -40,50 +40,25 @@ pub struct Finding {
 /// Finds every reference in `tree`, each claimed by the rule whose edit (planned for
 /// `selection`) covers it, or else by a classification rule. `progress` counts the files
 /// scanned (the CLI draws it on a terminal only).
-pub fn audit(
-    tree: &Tree,
-    project: &Project,
-    migration: &Migration,
-    rules: &RuleSet,
-    selection: Selection,
-    progress: &indicatif::ProgressBar,
-) -> Result<Vec<Finding>> {
-    let job = Job {
-        tree,
-        project,
-        migration,
-        rules,
-        selection,
-    };
-    run(&job, false, progress).map(|(_, found)| found)
+pub fn audit(job: &Job<'_>, progress: &indicatif::ProgressBar) -> Result<Vec<Finding>> {
+    run(job, false, progress).map(|(_, found)| found)
 }
 
 /// [`audit`] and the whole plan of `selection` (the CI gate needs both).
 pub fn audit_and_plan(
-    tree: &Tree,
-    project: &Project,
-    migration: &Migration,
-    rules: &RuleSet,
-    selection: Selection,
+    job: &Job<'_>,
     progress: &indicatif::ProgressBar,
 ) -> Result<(Plan, Vec<Finding>)> {
-    let job = Job {
-        tree,
-        project,
-        migration,
-        rules,
-        selection,
-    };
-    run(&job, true, progress)
+    run(job, true, progress)
 }
 
 /// What an audit looks at: the tree, its model, the migration and the rules.
-struct Job<'a> {
-    tree: &'a Tree,
-    project: &'a Project,
-    migration: &'a Migration,
-    rules: &'a RuleSet,
-    selection: Selection,
+pub struct Job<'a> {
+    pub tree: &'a Tree,
+    pub project: &'a Project,
+    pub migration: &'a Migration,
+    pub rules: &'a RuleSet,
+    pub selection: Selection,
 }
 
 /// The references and the plan of every file (`whole`) or of the files holding references
@@ -435,25 +410,20 @@ mod tests {
             envs: Envs::ALL,
         };
         let silent = indicatif::ProgressBar::hidden();
-        let project = |tree: &Tree| Project::of(tree, &migration.selector);
-        let found = audit(
-            &tree,
-            &project(&tree),
-            &migration,
-            &rules,
+        // Each run with a model of its own, as two commands would.
+        let (one, two) = (
+            Project::of(&tree, &migration.selector),
+            Project::of(&tree, &migration.selector),
+        );
+        let job = |project| Job {
+            tree: &tree,
+            project,
+            migration: &migration,
+            rules: &rules,
             selection,
-            &silent,
-        )
-        .expect("audit");
-        let (plan, whole) = audit_and_plan(
-            &tree,
-            &project(&tree),
-            &migration,
-            &rules,
-            selection,
-            &silent,
-        )
-        .expect("whole");
+        };
+        let found = audit(&job(&one), &silent).expect("audit");
+        let (plan, whole) = audit_and_plan(&job(&two), &silent).expect("whole");
         assert_eq!(found, whole);
         let by_edit = |f: &&Finding| {
             plan.edits

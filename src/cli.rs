@@ -363,14 +363,14 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
         envs: config.migration.all(),
     };
     let project = Project::of(&tree, &config.migration.selector);
-    let found = crate::audit::audit(
-        &tree,
-        &project,
-        &config.migration,
-        &config.rules,
+    let job = crate::audit::Job {
+        tree: &tree,
+        project: &project,
+        migration: &config.migration,
+        rules: &config.rules,
         selection,
-        &progress(config),
-    )?;
+    };
+    let found = crate::audit::audit(&job, &progress(config))?;
     let text = match format {
         AuditFormat::Table => crate::audit::table(&found),
         AuditFormat::Json => crate::audit::json(&found),
@@ -419,16 +419,14 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     };
     // One model of the tree, shared by the audit, its plan and the proof.
     let project = Project::of(&tree, &config.migration.selector);
-    let audit = || {
-        crate::audit::audit_and_plan(
-            &tree,
-            &project,
-            &config.migration,
-            &config.rules,
-            all,
-            &progress(config),
-        )
+    let job = crate::audit::Job {
+        tree: &tree,
+        project: &project,
+        migration: &config.migration,
+        rules: &config.rules,
+        selection: all,
     };
+    let audit = || crate::audit::audit_and_plan(&job, &progress(config));
     // The proof reads and renders other files than the audit: both run at once on an ordinary
     // tree (check 4x → 3x rg on the corpora). Their memory adds up, so a very large tree runs
     // them in turn (SPEC §8: under 100 MB; the ×30 tree peaked at 124 MB at once, 78 MB in turn).
@@ -502,14 +500,7 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
                 ));
             }
             for f in &proof.failures {
-                out.push_str(&format!(
-                    "proof: {} ({}): {}: expected {}, got {}\n",
-                    f.place(),
-                    f.env,
-                    f.what,
-                    f.expected,
-                    f.got
-                ));
+                out.push_str(&format!("proof: {}\n", f.describe()));
             }
             out.push_str(&format!(
                 "check: {} pending edits, {} unclassified references, {} proof failures\n",

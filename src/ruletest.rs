@@ -115,14 +115,14 @@ fn run_classification(case: &Path, rule: &Rule, migration: &Migration) -> Result
         step: 2,
         envs: migration.all(),
     };
-    let found = crate::audit::audit(
-        &tree,
-        &Project::of(&tree, &migration.selector),
+    let job = crate::audit::Job {
+        tree: &tree,
+        project: &Project::of(&tree, &migration.selector),
         migration,
-        &only,
+        rules: &only,
         selection,
-        &indicatif::ProgressBar::hidden(),
-    )?;
+    };
+    let found = crate::audit::audit(&job, &indicatif::ProgressBar::hidden())?;
     let got: BTreeSet<String> = found
         .iter()
         .filter(|f| f.rule.as_ref().is_some_and(|r| r.0 == rule.id))
@@ -206,19 +206,12 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         &only,
         migration.all(),
     )?;
-    failures.extend(proven.failures.iter().map(|f| {
-        format!(
-            "planned {} ({}): {}: expected {}, got {}{}",
-            f.place(),
-            f.env,
-            f.what,
-            f.expected,
-            f.got,
-            f.source
-                .as_ref()
-                .map_or_else(String::new, |s| format!(" (from {s})"))
-        )
-    }));
+    failures.extend(
+        proven
+            .failures
+            .iter()
+            .map(|f| format!("planned {}", f.describe())),
+    );
     // The fixture's own after/ keeps the promises too (a wrong after/ fails twice).
     let kept = prove::prove(
         &Project::of(&after, selector),

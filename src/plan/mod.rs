@@ -292,6 +292,12 @@ impl Planner<'_> {
         readers.seen_by(file, name, self.places().inventory)
     }
 
+    /// The rules of the selected step.
+    fn step_rules(&self) -> impl Iterator<Item = &Rule> {
+        let step = self.selection.step;
+        self.rules.rules.iter().filter(move |r| r.step == step)
+    }
+
     /// What deciding a place by meaning needs (the project reads the inventory on first need).
     pub(crate) fn places(&self) -> Places<'_> {
         Places {
@@ -375,12 +381,7 @@ fn trace_rules(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> 
 /// The templates each rule of the step with `deployed` works on: those a task deploys there.
 fn deployed_templates(planner: &Planner<'_>) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    for rule in planner
-        .rules
-        .rules
-        .iter()
-        .filter(|r| r.step == planner.selection.step)
-    {
+    for rule in planner.step_rules() {
         let Some(d) = rule.where_.as_ref().and_then(|w| w.deployed.as_ref()) else {
             continue;
         };
@@ -399,12 +400,7 @@ fn deployed_templates(planner: &Planner<'_>) -> BTreeSet<(String, String)> {
 fn follow_includes(planner: &Planner<'_>) -> BTreeMap<(String, String), Vec<usize>> {
     let mut out: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let view = planner.vars.renderer().view();
-    for rule in planner
-        .rules
-        .rules
-        .iter()
-        .filter(|r| r.step == planner.selection.step)
-    {
+    for rule in planner.step_rules() {
         let Some(rendered) = rule.where_.as_ref().and_then(|w| w.rendered.as_ref()) else {
             continue;
         };

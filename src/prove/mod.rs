@@ -29,6 +29,22 @@ use crate::select::Places;
 use crate::template::Scope;
 
 impl Failure {
+    /// `place (env): what: expected X, got Y (from SOURCE)`, as the text outputs print it.
+    pub fn describe(&self) -> String {
+        let from = self
+            .source
+            .as_ref()
+            .map_or_else(String::new, |s| format!(" (from {s})"));
+        format!(
+            "{} ({}): {}: expected {}, got {}{from}",
+            self.place(),
+            self.env,
+            self.what,
+            self.expected,
+            self.got
+        )
+    }
+
     /// The file, with the line and column of the value when the check knows them.
     pub fn place(&self) -> String {
         match self.at {
@@ -701,18 +717,7 @@ fn registry_hosts(migration: &Migration) -> Vec<String> {
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.failures {
-        out.push_str(&format!(
-            "FAIL {} ({}): {}: expected {}, got {}{} [rule {}]\n",
-            f.place(),
-            f.env,
-            f.what,
-            f.expected,
-            f.got,
-            f.source
-                .as_ref()
-                .map_or_else(String::new, |s| format!(" (from {s})")),
-            f.rule
-        ));
+        out.push_str(&format!("FAIL {} [rule {}]\n", f.describe(), f.rule));
     }
     for note in &report.notes {
         out.push_str(&format!("note: {note}\n"));
