@@ -27,6 +27,11 @@ pub fn parse_target(target: &str) -> Result<(String, usize)> {
 
 /// The explanation of `file:line` in the tree seen through `view`.
 pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) -> Result<String> {
+    if !crate::walk::inside(file) {
+        return Err(Error::Usage(format!(
+            "--explain {file}:{line}: the file must be a path inside the tree (-C), relative to it"
+        )));
+    }
     let text = view
         .read(file)
         .ok_or_else(|| Error::file(Path::new(file), "cannot read"))?;

@@ -820,7 +820,15 @@ impl ProofSpec {
         };
         let template = match (&self.template, &place) {
             (_, ProofPlace::RoleParam(_)) => None,
-            (Some(t), _) => Some(Template::parse(t, migration)?),
+            (Some(t), _) => {
+                // A promise reads files of the tree only (its `${…}` parts name no path).
+                if !crate::walk::inside(&t.replace("${", "x").replace('}', "x")) {
+                    return Err(format!(
+                        "`template: {t}` leaves the tree: name a path relative to it, without `..`"
+                    ));
+                }
+                Some(Template::parse(t, migration)?)
+            }
             (None, _) if placed => None,
             (None, _) => {
                 return Err(

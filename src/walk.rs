@@ -70,8 +70,12 @@ impl View {
         }
     }
 
-    /// The text of `rel` (`None`: absent, a symlink, binary or not UTF-8).
+    /// The text of `rel` (`None`: absent, a symlink, binary or not UTF-8, or a path that
+    /// leaves the tree).
     pub fn read(&self, rel: &str) -> Option<String> {
+        if !inside(rel) {
+            return None;
+        }
         if let Some(text) = self.overlay.get(rel) {
             return Some(text.clone());
         }
@@ -91,12 +95,27 @@ impl View {
     }
 
     pub fn exists(&self, rel: &str) -> bool {
+        if !inside(rel) {
+            return false;
+        }
         if let Some(head) = &self.head {
             return self.overlay.contains_key(rel) || head.contains(rel);
         }
         self.overlay.contains_key(rel)
             || std::fs::symlink_metadata(self.root.join(rel)).is_ok_and(|m| m.file_type().is_file())
     }
+}
+
+/// Whether `rel` names something under the tree's root: a relative path of plain components
+/// (no root, no `..`), so that joining it to the root cannot leave the tree.
+pub fn inside(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel).components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 /// A text file's contents, its byte-order mark set aside.

@@ -106,3 +106,61 @@ fn a_rendering_that_would_not_end_is_stopped_and_located() {
     );
     assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
 }
+
+/// A secret beside the tree, which nothing regshift does may read.
+fn beside(tree: &Path) -> std::path::PathBuf {
+    let outside = tree.with_extension("outside");
+    std::fs::write(&outside, "password: hunter2-outside\n").expect("write");
+    outside
+}
+
+#[test]
+fn explain_refuses_a_file_outside_the_tree() {
+    let tree = mini();
+    let outside = beside(tree.path());
+    let name = outside.file_name().and_then(|n| n.to_str()).expect("name");
+    for target in [format!("{}:1", outside.display()), format!("../{name}:1")] {
+        let run = regshift(&["audit", "-C", arg(tree.path()), "--explain", &target]);
+        assert_eq!(run.code, 2, "{target}: {}", run.stdout);
+        assert!(run.stderr.contains("inside the tree"), "{}", run.stderr);
+        assert!(
+            !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+            "{target}: the file was read"
+        );
+    }
+    let _ = std::fs::remove_file(outside);
+}
+
+#[test]
+fn a_promise_naming_a_file_outside_the_tree_is_refused() {
+    let tree = mini();
+    let outside = beside(tree.path());
+    let name = outside.file_name().and_then(|n| n.to_str()).expect("name");
+    let rules = tempfile::tempdir().expect("tmp");
+    for template in [outside.display().to_string(), format!("../{name}")] {
+        let rule = format!(
+            "id: outside\nwhy: y\nstep: 2\nclass: rewrite\nfiles: [a]\nformat: yaml\nselect: a\n\
+             context: host\nprove:\n  - template: \"{template}\"\n    format: yaml\n    render: false\n    \
+             at: password\n    equals: x\n"
+        );
+        std::fs::write(rules.path().join("outside.yaml"), rule).expect("write");
+        let before = snapshot_bytes(tree.path());
+        for command in ["verify", "apply"] {
+            let run = regshift(&[
+                command,
+                "-C",
+                arg(tree.path()),
+                "--rules",
+                arg(rules.path()),
+            ]);
+            assert_eq!(run.code, 2, "{command} {template}: {}", run.stdout);
+            assert!(run.stderr.contains("leaves the tree"), "{}", run.stderr);
+            assert!(
+                !run.stdout.contains("hunter2"),
+                "{command}: the file was read"
+            );
+        }
+        assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
+    }
+    let _ = std::fs::remove_file(outside);
+}
