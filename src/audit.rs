@@ -17,6 +17,7 @@ use crate::migration::Migration;
 use crate::parallel;
 use crate::plan::{Plan, Planner, Selection};
 use crate::project::Project;
+use crate::report::printable;
 use crate::rules::{Action, Class, Rule, RuleSet};
 use crate::walk::{Handed, Tree};
 
@@ -348,10 +349,10 @@ pub fn table(found: &[Finding]) -> String {
         let _ = writeln!(
             out,
             "{}:{}:{}\t{}\t{kind}\t{}\t{class}\t{rule}",
-            f.path,
+            printable(&f.path),
             f.at.line,
             f.at.column,
-            f.host,
+            printable(&f.host),
             envs.join(",")
         );
     }

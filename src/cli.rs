@@ -491,12 +491,16 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
         CheckFormat::Text => {
             let mut out = String::new();
             for e in &plan.edits {
-                out.push_str(&format!("pending: {} [rule {}]\n", e.path, e.rule));
+                let path = report::printable(&e.path);
+                out.push_str(&format!("pending: {path} [rule {}]\n", e.rule));
             }
             for f in &unclassified {
                 out.push_str(&format!(
                     "unclassified: {}:{}:{} {}\n",
-                    f.path, f.at.line, f.at.column, f.host
+                    report::printable(&f.path),
+                    f.at.line,
+                    f.at.column,
+                    report::printable(&f.host)
                 ));
             }
             for f in &proof.failures {

@@ -164,3 +164,33 @@ fn a_promise_naming_a_file_outside_the_tree_is_refused() {
     }
     let _ = std::fs::remove_file(outside);
 }
+
+#[test]
+fn text_outputs_never_start_a_line_from_a_file_name_or_value() {
+    let tree = mini();
+    // A file name and a value with newlines, each shaped as a GitHub workflow command.
+    let name = "roles/x/files/a\n::warning file=forged::name.txt";
+    common::write(tree.path(), name, "candidate-registry.fedoraproject.org\n");
+    let value =
+        "- hosts: x\n  vars:\n    note: \"registry.fedoraproject.org\\n::error::forged value\"\n";
+    common::write(tree.path(), "playbooks/forged.yml", value);
+    let dir = arg(tree.path());
+    for args in [
+        vec!["audit", "-C", dir],
+        vec!["check", "-C", dir],
+        vec!["verify", "-C", dir],
+    ] {
+        let run = regshift(&args);
+        for line in run.stdout.lines().chain(run.stderr.lines()) {
+            assert!(!line.starts_with("::"), "{args:?}: {line}");
+        }
+    }
+    let audit = regshift(&["audit", "-C", dir]);
+    assert!(
+        audit
+            .stdout
+            .contains("roles/x/files/a\\n::warning file=forged::name.txt:1:1"),
+        "the name is shown escaped: {}",
+        audit.stdout
+    );
+}

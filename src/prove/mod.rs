@@ -29,20 +29,22 @@ use crate::select::Places;
 use crate::template::Scope;
 
 impl Failure {
-    /// `place (env): what: expected X, got Y (from SOURCE)`, as the text outputs print it.
+    /// `place (env): what: expected X, got Y (from SOURCE)`, as the text outputs print it (on
+    /// one line: control characters escaped).
     pub fn describe(&self) -> String {
         let from = self
             .source
             .as_ref()
             .map_or_else(String::new, |s| format!(" (from {s})"));
-        format!(
+        let line = format!(
             "{} ({}): {}: expected {}, got {}{from}",
             self.place(),
             self.env,
             self.what,
             self.expected,
             self.got
-        )
+        );
+        crate::report::printable(&line).into_owned()
     }
 
     /// The file, with the line and column of the value when the check knows them.
@@ -720,7 +722,7 @@ pub fn text(report: &Report) -> String {
         out.push_str(&format!("FAIL {} [rule {}]\n", f.describe(), f.rule));
     }
     for note in &report.notes {
-        out.push_str(&format!("note: {note}\n"));
+        out.push_str(&format!("note: {}\n", crate::report::printable(note)));
     }
     out.push_str(&format!(
         "verify: {} passed, {} failed\n",

@@ -174,6 +174,42 @@ pub fn notes(plan: &Plan, verbose: bool) -> String {
     plan.notes
         .iter()
         .filter(|n| verbose || !n.detail)
-        .map(|n| format!("note: {}: {}\n", n.path, n.message))
+        .map(|n| {
+            format!(
+                "note: {}\n",
+                printable(&format!("{}: {}", n.path, n.message))
+            )
+        })
         .collect()
+}
+
+/// `text` for a line of human-readable output: control characters (a newline in a file name
+/// or a value, which a CI runner would read as the start of a command) written as escapes.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("a\n::warning::x"), "a\\n::warning::x");
+        assert_eq!(printable("t\tr\r\u{1b}[31m"), "t\\tr\\r\\u{001b}[31m");
+        assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
+    }
 }
