@@ -201,6 +201,13 @@ impl Job<'_> {
             )));
         }
         let who = repo.identity()?;
+        let branch = options
+            .branch
+            .clone()
+            .unwrap_or_else(|| default_branch(self.step, self.envs));
+        // Everything the steps after the first write need must hold now (issue 12.2).
+        repo.unlocked(&branch)?;
+        outputs_writable(options)?;
         let signoff = options.signoff.then(|| {
             format!(
                 "{} <{}>",
@@ -209,10 +216,6 @@ impl Job<'_> {
             )
         });
         let series = series::series(plan, self.rules, self.migration, signoff.as_deref());
-        let branch = options
-            .branch
-            .clone()
-            .unwrap_or_else(|| default_branch(self.step, self.envs));
         let committed = repo.commit_series(&branch, &series, &who)?;
         let pr_text = match options.pr_body {
             Some(_) => Some(self.pr_body(tree, project, plan, proof, &series, &branch)?),
@@ -252,6 +255,36 @@ impl Job<'_> {
             migration: self.migration,
         }))
     }
+}
+
+/// The pull-request body's file and the patches' directory can be written: checked before the
+/// first write, so that a bad path never leaves the tree written and the commits half-made.
+fn outputs_writable(options: &Options) -> Result<()> {
+    if let Some(path) = &options.pr_body {
+        if path.is_dir() {
+            return Err(Error::file(path, "--pr-body names a directory, not a file"));
+        }
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !parent.is_dir() {
+            return Err(Error::file(path, "--pr-body: its directory does not exist"));
+        }
+    }
+    if let Some(dir) = &options.format_patch {
+        // The first part of the path that exists must be a directory (the rest is created).
+        let existing = dir
+            .ancestors()
+            .find(|a| a.exists() || a.as_os_str().is_empty());
+        if existing.is_some_and(|a| !a.as_os_str().is_empty() && !a.is_dir()) {
+            return Err(Error::file(
+                dir,
+                "--format-patch needs a directory, and a file is in the way",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `regshift/step-2-staging`, or `regshift/step-2` for both environments.

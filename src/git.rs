@@ -111,6 +111,25 @@ impl Repo {
         self.repo.workdir().unwrap_or_else(|| self.repo.path())
     }
 
+    /// Refuses while a git process holds (or a crashed one left) the locks `apply --commit`
+    /// needs: the index, `HEAD`, the branch's ref.
+    pub fn unlocked(&self, branch: &str) -> Result<()> {
+        let git_dir = self.repo.path();
+        let locks = [
+            git_dir.join("index.lock"),
+            git_dir.join("HEAD.lock"),
+            git_dir.join("refs/heads").join(format!("{branch}.lock")),
+        ];
+        match locks.iter().find(|l| l.exists()) {
+            Some(lock) => Err(Error::file(
+                lock,
+                "is locked: another git process is running, or one stopped without cleaning up \
+                 (remove the lock once no git process runs)",
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// A tree path as a path in the repository.
     fn in_repo(&self, path: &str) -> String {
         if self.prefix.is_empty() {

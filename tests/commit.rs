@@ -304,3 +304,55 @@ fn the_pull_request_body_explains_the_change() {
     let rows = changes.lines().filter(|l| l.starts_with("| ")).count();
     assert_eq!(rows, edits + 1, "header + one row per edit\n{changes}");
 }
+
+/// The repository's refs and where HEAD points, to compare before and after a refusal.
+fn refs(dir: &Path) -> (String, String) {
+    (
+        git(dir, &["for-each-ref", "--format=%(refname) %(objectname)"]),
+        git(dir, &["symbolic-ref", "HEAD"]),
+    )
+}
+
+/// Every precondition of `apply --commit` is checked before the first write (issue 12.2): a
+/// lock another git process holds, a PR body in a missing directory, patches aimed at a file.
+#[test]
+fn a_failed_precondition_writes_nothing_and_moves_no_ref() {
+    let cases: [(&str, &[&str], &str); 5] = [
+        ("index.lock", &[], "index.lock"),
+        ("HEAD.lock", &[], "HEAD.lock"),
+        ("refs/heads/regshift/step-2.lock", &[], "step-2.lock"),
+        (
+            "",
+            &["--pr-body", "missing/dir/pr.md"],
+            "its directory does not exist",
+        ),
+        ("", &["--format-patch", "a-file"], "a file is in the way"),
+    ];
+    for (lock, extra, expect) in cases {
+        let dir = mini_repo();
+        let root = dir.path();
+        std::fs::write(root.join("a-file"), "in the way\n").expect("write");
+        commit_all(root, "a file in the way");
+        if !lock.is_empty() {
+            let lock = root.join(".git").join(lock);
+            std::fs::create_dir_all(lock.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&lock, "").expect("lock");
+        }
+        let (before, refs_before) = (snapshot_bytes(root), refs(root));
+        // Output paths are given inside the repository.
+        let extra: Vec<String> = extra
+            .iter()
+            .map(|a| match a.starts_with("--") {
+                true => a.to_string(),
+                false => path(&root.join(a)).to_string(),
+            })
+            .collect();
+        let mut args = vec!["apply", "-C", path(root), "--commit"];
+        args.extend(extra.iter().map(String::as_str));
+        let run = regshift(&args);
+        assert_eq!(run.code, 2, "{expect}: {}", run.stderr);
+        assert!(run.stderr.contains(expect), "{expect}: {}", run.stderr);
+        assert_eq!(snapshot_bytes(root), before, "{expect}: nothing written");
+        assert_eq!(refs(root), refs_before, "{expect}: no ref moved");
+    }
+}
