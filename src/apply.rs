@@ -96,7 +96,10 @@ impl Job<'_> {
             return Ok(uncommitted(plan));
         };
         let written: Vec<&str> = plan.changed.iter().map(|c| c.path.as_str()).collect();
-        repo.publish(&committed, &written)?;
+        let prior = repo.refs_now(&committed.branch);
+        if let Err(e) = repo.publish(&committed, &written) {
+            return Err(self.put_back(&repo, &prior, &plan, &written, e));
+        }
         let patches = match &options.format_patch {
             Some(dir) => repo.format_patches(&committed, dir)?,
             None => Vec::new(),
@@ -171,6 +174,38 @@ impl Job<'_> {
             return Err(Error::Proof(prove::text(&report)));
         }
         Ok(report)
+    }
+
+    /// After a failure that follows the writes (the branch cannot be made, HEAD or the index
+    /// cannot move): the files get their old bytes, the refs and index entries their old state,
+    /// and the error says so (or says what could not be put back).
+    fn put_back(
+        &self,
+        repo: &Repo,
+        prior: &git::Refs,
+        plan: &Plan,
+        written: &[&str],
+        error: Error,
+    ) -> Error {
+        let originals: Vec<(PathBuf, Vec<u8>)> = plan
+            .changed
+            .iter()
+            .map(|c| (self.tree.join(&c.path), c.file.bytes_with(&c.file.text)))
+            .collect();
+        let files = edit::write_all_atomic(&originals).map_err(|e| e.to_string());
+        let refs = files
+            .clone()
+            .and_then(|()| repo.restore(prior, written).map_err(|e| e.to_string()));
+        match refs {
+            Ok(()) => Error::Usage(format!(
+                "{error}\nthe work tree, the index and the refs are back as they were before \
+                 `apply`"
+            )),
+            Err(why) => Error::Usage(format!(
+                "{error}\nputting things back failed too ({why}): check `git status` and \
+                 `git branch`"
+            )),
+        }
     }
 
     /// The repository checks, the commit objects and the pull-request text, before any write.

@@ -91,6 +91,16 @@ fn git_error(dir: &Path, what: &str, e: &git2::Error) -> Error {
     Error::file(dir, format!("{what}: {}", e.message()))
 }
 
+/// Where `HEAD` and a branch pointed before `apply --commit` moved them.
+#[derive(Debug, Clone)]
+pub struct Refs {
+    /// The ref `HEAD` names (none when detached).
+    head: Option<String>,
+    head_commit: Option<git2::Oid>,
+    branch: String,
+    branch_commit: Option<git2::Oid>,
+}
+
 impl Repo {
     /// The repository whose work tree holds `dir`.
     pub fn open(dir: &Path) -> Result<Repo> {
@@ -128,6 +138,56 @@ impl Repo {
             )),
             None => Ok(()),
         }
+    }
+
+    /// Where `HEAD` and `branch` point now, to put them back after a failed publish.
+    pub fn refs_now(&self, branch: &str) -> Refs {
+        let head = self.repo.find_reference("HEAD").ok();
+        Refs {
+            head: head
+                .as_ref()
+                .and_then(|h| h.symbolic_target().ok().flatten().map(str::to_string)),
+            head_commit: self.repo.head().ok().and_then(|h| h.target()),
+            branch: format!("refs/heads/{branch}"),
+            branch_commit: self
+                .repo
+                .find_reference(&format!("refs/heads/{branch}"))
+                .ok()
+                .and_then(|r| r.target()),
+        }
+    }
+
+    /// Puts `HEAD`, the branch and the index entries of `written` (whose files already have
+    /// their old bytes) back as `prior` recorded them.
+    pub fn restore(&self, prior: &Refs, written: &[&str]) -> Result<()> {
+        let dir = self.dir();
+        match (&prior.head, prior.head_commit) {
+            (Some(name), _) => self.repo.set_head(name),
+            (None, Some(id)) => self.repo.set_head_detached(id),
+            (None, None) => Ok(()),
+        }
+        .map_err(|e| git_error(dir, "cannot put HEAD back", &e))?;
+        match (prior.branch_commit, self.repo.find_reference(&prior.branch)) {
+            (Some(id), _) => self
+                .repo
+                .reference(&prior.branch, id, true, "regshift: put back")
+                .map(|_| ()),
+            (None, Ok(mut made)) => made.delete(),
+            (None, Err(_)) => Ok(()),
+        }
+        .map_err(|e| git_error(dir, "cannot put the branch back", &e))?;
+        let mut index = self
+            .repo
+            .index()
+            .map_err(|e| git_error(dir, "cannot read the index", &e))?;
+        for path in written {
+            index
+                .add_path(Path::new(&self.in_repo(path)))
+                .map_err(|e| git_error(dir, "cannot put the index back", &e))?;
+        }
+        index
+            .write()
+            .map_err(|e| git_error(dir, "cannot write the index", &e))
     }
 
     /// A tree path as a path in the repository.

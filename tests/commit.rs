@@ -356,3 +356,29 @@ fn a_failed_precondition_writes_nothing_and_moves_no_ref() {
         assert_eq!(refs(root), refs_before, "{expect}: no ref moved");
     }
 }
+
+/// A step after the writes that still fails (here the branch cannot be made: a branch
+/// `regshift` is in the way of `regshift/step-2`) puts the files, the index and the refs back,
+/// and says so (issue 12.2).
+#[test]
+fn a_failure_after_the_writes_puts_everything_back() {
+    let dir = mini_repo();
+    let root = dir.path();
+    git(root, &["branch", "regshift"]);
+    let (before, refs_before) = (snapshot_bytes(root), refs(root));
+    let run = regshift(&["apply", "-C", path(root), "--commit"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the work tree, the index and the refs are back as they were"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot_bytes(root), before, "the files are back");
+    assert_eq!(refs(root), refs_before, "the refs are back");
+    assert_eq!(
+        git(root, &["status", "--porcelain"]),
+        "",
+        "the index is back"
+    );
+}
