@@ -68,12 +68,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::MetadataExt;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let perms = std::fs::metadata(path)?.permissions();
+    let meta = std::fs::metadata(path)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    std::fs::set_permissions(tmp.path(), perms)?;
+    std::fs::set_permissions(tmp.path(), meta.permissions())?;
+    // The new file keeps the old one's owner and group where this process may give them (root,
+    // or a group the user belongs to); otherwise it belongs to the user running regshift, as
+    // any editor's save would (README, "Writing files").
+    let file = tmp.as_file();
+    if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
+        let _ = std::os::unix::fs::fchown(file, None, Some(meta.gid()));
+    }
     Ok(tmp)
 }
 

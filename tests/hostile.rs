@@ -194,3 +194,31 @@ fn text_outputs_never_start_a_line_from_a_file_name_or_value() {
         audit.stdout
     );
 }
+
+/// Rewritten files keep their owner and group as well as their mode (issue 12.8). Giving a file
+/// to another user needs root: elsewhere only the mode is checked, and the test says so.
+#[test]
+fn rewritten_files_keep_owner_group_and_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let tree = mini();
+    let file = tree.path().join("playbooks/groups/buildvm.yml");
+    let given = std::os::unix::fs::chown(&file, Some(4242), Some(4343)).is_ok();
+    if !given {
+        eprintln!("SKIPPED the owner part of rewritten_files_keep_owner_group_and_mode: not root");
+    }
+    let owner = std::fs::metadata(&file)
+        .map(|m| (m.uid(), m.gid()))
+        .expect("stat");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let run = regshift(&["apply", "-C", arg(tree.path())]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let meta = std::fs::metadata(&file).expect("stat");
+    assert!(
+        std::fs::read_to_string(&file)
+            .expect("read")
+            .contains("quay.io"),
+        "the file was rewritten"
+    );
+    assert_eq!((meta.uid(), meta.gid()), owner, "owner and group kept");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o640, "mode kept");
+}
