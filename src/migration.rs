@@ -485,6 +485,7 @@ impl RawMigration {
                 "`environments` declares none".into(),
             ));
         }
+        check_hosts(path, &self.environments)?;
         let mut envs = BTreeMap::new();
         for (name, raw) in self.environments {
             if !is_identifier(&name.replace('-', "_")) {
@@ -498,7 +499,6 @@ impl RawMigration {
             })?;
             envs.insert(env, raw.validate(path)?);
         }
-        check_unique_from(path, &envs)?;
         let selector = selector(path, text, self.selector, &envs)?;
         let mut related = Vec::new();
         for glob in self.related {
@@ -646,21 +646,50 @@ fn selector(
     })
 }
 
-fn check_unique_from(path: &Path, envs: &BTreeMap<Env, EnvMigration>) -> Result<()> {
-    let mut seen: BTreeMap<&str, Env> = BTreeMap::new();
-    for (env, m) in envs {
-        for r in m.registries.values() {
-            if let Some(other) = seen.insert(&r.from, *env)
-                && other != *env
-            {
-                return Err(Error::file(
-                    path,
-                    format!(
-                        "`from: {}` appears in both `{other}` and `{env}`; a host maps to one registry",
-                        r.from
-                    ),
-                ));
-            }
+/// Each `from` is listed once across all environments (a host maps to one registry), and no
+/// `to` is also a `from` (its new references would be migrated again: `apply` would not be
+/// idempotent). Errors point at the entry as written.
+fn check_hosts(path: &Path, envs: &BTreeMap<String, RawEnv>) -> Result<()> {
+    let entries: Vec<(&str, &str, &RawRegistry)> = envs
+        .iter()
+        .flat_map(|(env, raw)| {
+            raw.registries
+                .iter()
+                .map(move |(label, r)| (env.as_str(), label.as_str(), r))
+        })
+        .collect();
+    let mut seen: BTreeMap<String, (&str, &str, &RawRegistry)> = BTreeMap::new();
+    for &(env, label, r) in &entries {
+        let host = r.from.value.to_ascii_lowercase();
+        if let Some((other_env, other_label, other)) = seen.insert(host, (env, label, r)) {
+            // Pointed at the second as written (the maps iterate by name).
+            let place = |r: &RawRegistry| (r.from.referenced.line(), r.from.referenced.column());
+            let later = if place(other) > place(r) { other } else { r };
+            return Err(at(
+                path,
+                &later.from,
+                format!(
+                    "`from: {}` is listed twice (`{other_env}.{other_label}` and `{env}.{label}`); \
+                     a host maps to one registry",
+                    r.from.value
+                ),
+            ));
+        }
+    }
+    for &(_, _, r) in &entries {
+        let Some(to) = RegistryRef::parse(&r.to.value) else {
+            continue; // reported where the entry is validated
+        };
+        if seen.contains_key(&to.host.to_ascii_lowercase()) {
+            return Err(at(
+                path,
+                &r.to,
+                format!(
+                    "`to: {}` names `{}`, which is also a `from`: what apply writes would be \
+                     migrated again",
+                    r.to.value, to.host
+                ),
+            ));
         }
     }
     Ok(())

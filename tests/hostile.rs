@@ -222,3 +222,54 @@ fn rewritten_files_keep_owner_group_and_mode() {
     assert_eq!((meta.uid(), meta.gid()), owner, "owner and group kept");
     assert_eq!(meta.permissions().mode() & 0o777, 0o640, "mode kept");
 }
+
+/// A migration file that maps a host twice, or whose new registry is also an old one, is a
+/// located error before anything is read (issue 12.6).
+#[test]
+fn ambiguous_or_circular_migrations_are_located_errors() {
+    let cases = [
+        // The same `from` twice in one environment.
+        (
+            "candidate: {from: candidate-registry.fedoraproject.org,",
+            "candidate: {from: registry.fedoraproject.org,",
+            ":7:",
+            "listed twice",
+        ),
+        // The same `from` in two environments.
+        (
+            "stable:    {from: registry.stg.fedoraproject.org,",
+            "stable:    {from: registry.fedoraproject.org,",
+            ":11:",
+            "listed twice",
+        ),
+        // A `to` that is also a `from`: what apply writes would be migrated again.
+        (
+            "to: quay.io/fedora-candidate}",
+            "to: registry.stg.fedoraproject.org/candidate}",
+            ":7:",
+            "also a `from`",
+        ),
+    ];
+    for (from, to, line, why) in cases {
+        let tree = mini();
+        let migration = tree.path().join("m.yaml");
+        std::fs::write(&migration, common::default_migration_with(from, to)).expect("write");
+        let before = snapshot_bytes(tree.path());
+        for command in ["plan", "apply", "audit", "check", "verify"] {
+            let run = regshift(&[
+                command,
+                "-C",
+                arg(tree.path()),
+                "--migration",
+                arg(&migration),
+            ]);
+            assert_eq!(run.code, 2, "{command} {why}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(&format!("m.yaml{line}")) && run.stderr.contains(why),
+                "{command}: {}",
+                run.stderr
+            );
+        }
+        assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
+    }
+}
