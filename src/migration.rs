@@ -768,7 +768,8 @@ mod tests {
         let msg = Migration::parse(Path::new("m.yaml"), &text)
             .expect_err("dup")
             .to_string();
-        assert!(msg.contains("appears in both"), "{msg}");
+        assert!(msg.starts_with("m.yaml:11:25:"), "{msg}");
+        assert!(msg.contains("listed twice"), "{msg}");
     }
 
     #[test]
