@@ -273,3 +273,26 @@ fn ambiguous_or_circular_migrations_are_located_errors() {
         assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
     }
 }
+
+/// A template regshift edits that does not parse (an unclosed `{% if %}`) is a located error
+/// for every command, not only for `apply`'s proof (issue 12.6).
+#[test]
+fn an_unclosed_block_in_an_edited_template_is_located_everywhere() {
+    let tree = mini();
+    let file = "roles/bodhi2/base/templates/production.ini.j2";
+    let path = tree.path().join(file);
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str("{% if env == 'staging' %}\nfoo = 1\n");
+    std::fs::write(&path, text).expect("write");
+    let before = snapshot_bytes(tree.path());
+    for command in ["plan", "audit", "check", "apply"] {
+        let run = regshift(&[command, "-C", arg(tree.path())]);
+        assert_eq!(run.code, 2, "{command}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{file}:")) && run.stderr.contains("does not parse"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
+}

@@ -103,6 +103,33 @@ impl Renderer {
         Ok((text, origins))
     }
 
+    /// Whether `source` parses as a template (as the tree file `name`): a located error if not.
+    pub fn syntax(&self, name: &str, source: &str) -> Result<()> {
+        let (overrides, body) = header(source);
+        let custom;
+        let env = if overrides == Overrides::default() {
+            self.default_env
+                .get_or_init(|| self.environment(&overrides))
+        } else {
+            custom = self.environment(&overrides);
+            &custom
+        };
+        env.template_from_named_str(name, body)
+            .map(|_| ())
+            .map_err(|e| {
+                let line = e.line().unwrap_or(1) + usize::from(body.len() != source.len());
+                Error::At {
+                    path: PathBuf::from(name),
+                    at: Position { line, column: 1 },
+                    message: format!(
+                        "template does not parse: {}",
+                        e.detail()
+                            .map_or_else(|| e.kind().to_string(), str::to_string)
+                    ),
+                }
+            })
+    }
+
     /// Renders `source` as if it were the tree file `name`.
     pub fn render(&self, name: &str, source: &str, vars: &Context) -> Result<String> {
         let (overrides, body) = header(source);

@@ -649,6 +649,11 @@ impl Planner<'_> {
             .filter(|r| !matches!(r.action, Action::Classify { .. }))
             .collect();
         recheck(path, &new_text, &editing, self.vars.selector())?;
+        // A template regshift edits must parse as one (an unclosed `{% if %}` would otherwise
+        // only show when the proof renders it).
+        if src.is_template() {
+            self.vars.renderer().syntax(path, src.text)?;
+        }
         out.edits.extend(edits);
         out.changed.push(Changed {
             path: path.into(),
