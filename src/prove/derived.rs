@@ -737,6 +737,7 @@ impl Shape {
             }
             Shape::Ini => {
                 let doc = ini::parse(path, text, text).map_err(|e| e.to_string())?;
+                super::duplicates(&doc, text)?;
                 return Ok(doc
                     .entries
                     .iter()

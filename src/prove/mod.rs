@@ -528,7 +528,7 @@ fn lookup(
     match &proof.place {
         ProofPlace::Ini { section, key } => {
             let doc = ini::parse(path, text, text).map_err(|e| e.to_string())?;
-            duplicates(&doc)?;
+            duplicates(&doc, text)?;
             let values = doc
                 .entries_in(section)
                 .filter(|e| &e.key == key)
@@ -564,19 +564,27 @@ fn lookup(
     }
 }
 
-/// configparser (strict) refuses a section or an option given twice.
-fn duplicates(doc: &ini::Ini) -> std::result::Result<(), String> {
+/// configparser (strict) refuses a section or an option given twice; the error says on which
+/// line of the rendering the second one is.
+fn duplicates(doc: &ini::Ini, text: &str) -> std::result::Result<(), String> {
+    let line = |offset: usize| crate::error::Position::of(text, offset).line;
     let mut seen = std::collections::BTreeSet::new();
     for s in &doc.sections {
         if !seen.insert(("", s.name.as_str())) {
-            return Err(format!("section `{}` appears twice", s.name));
+            return Err(format!(
+                "line {}: section `{}` appears twice",
+                line(s.span.start),
+                s.name
+            ));
         }
     }
     for e in &doc.entries {
         if !seen.insert((e.section.as_str(), e.key.as_str())) {
             return Err(format!(
-                "option `{}` appears twice in [{}]",
-                e.key, e.section
+                "line {}: option `{}` appears twice in [{}]",
+                line(e.line.start),
+                e.key,
+                e.section
             ));
         }
     }
@@ -741,8 +749,14 @@ mod tests {
         let text = "[s]\na = 1\na = 2\n";
         let doc = ini::parse(Path::new("x"), text, text).expect("scans");
         assert_eq!(
-            duplicates(&doc),
-            Err("option `a` appears twice in [s]".to_string())
+            duplicates(&doc, text),
+            Err("line 3: option `a` appears twice in [s]".to_string())
+        );
+        let text = "[s]\na = 1\n[t]\n[s]\n";
+        let doc = ini::parse(Path::new("x"), text, text).expect("scans");
+        assert_eq!(
+            duplicates(&doc, text),
+            Err("line 4: section `s` appears twice".to_string())
         );
     }
 
