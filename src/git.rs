@@ -176,6 +176,12 @@ impl Repo {
             (None, Err(_)) => Ok(()),
         }
         .map_err(|e| git_error(dir, "cannot put the branch back", &e))?;
+        self.stage(written)
+    }
+
+    /// The index entries of `written` set to the files' contents.
+    fn stage(&self, written: &[&str]) -> Result<()> {
+        let dir = self.dir();
         let mut index = self
             .repo
             .index()
@@ -183,7 +189,7 @@ impl Repo {
         for path in written {
             index
                 .add_path(Path::new(&self.in_repo(path)))
-                .map_err(|e| git_error(dir, "cannot put the index back", &e))?;
+                .map_err(|e| git_error(dir, "cannot update the index", &e))?;
         }
         index
             .write()
@@ -347,18 +353,7 @@ impl Repo {
         self.repo
             .set_head(&refname)
             .map_err(|e| git_error(dir, "cannot switch to the branch", &e))?;
-        let mut index = self
-            .repo
-            .index()
-            .map_err(|e| git_error(dir, "cannot read the index", &e))?;
-        for path in written {
-            index
-                .add_path(Path::new(&self.in_repo(path)))
-                .map_err(|e| git_error(dir, "cannot update the index", &e))?;
-        }
-        index
-            .write()
-            .map_err(|e| git_error(dir, "cannot write the index", &e))
+        self.stage(written)
     }
 
     /// The commits as numbered mbox patches in `out` (`0001-subject.patch`, as `git

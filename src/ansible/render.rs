@@ -105,15 +105,25 @@ impl Renderer {
 
     /// Whether `source` parses as a template (as the tree file `name`): a located error if not.
     pub fn syntax(&self, name: &str, source: &str) -> Result<()> {
+        self.with_env(source, |env, body| self.parses(env, name, source, body))
+    }
+
+    /// Calls `f` with the environment `source`'s `#jinja2:` line asks for (the shared default
+    /// one when it has none) and the source without that line.
+    fn with_env<T>(&self, source: &str, f: impl FnOnce(&Environment<'static>, &str) -> T) -> T {
         let (overrides, body) = header(source);
-        let custom;
-        let env = if overrides == Overrides::default() {
-            self.default_env
-                .get_or_init(|| self.environment(&overrides))
+        if overrides == Overrides::default() {
+            f(
+                self.default_env
+                    .get_or_init(|| self.environment(&overrides)),
+                body,
+            )
         } else {
-            custom = self.environment(&overrides);
-            &custom
-        };
+            f(&self.environment(&overrides), body)
+        }
+    }
+
+    fn parses(&self, env: &Environment<'_>, name: &str, source: &str, body: &str) -> Result<()> {
         env.template_from_named_str(name, body)
             .map(|_| ())
             .map_err(|e| {
@@ -132,15 +142,19 @@ impl Renderer {
 
     /// Renders `source` as if it were the tree file `name`.
     pub fn render(&self, name: &str, source: &str, vars: &Context) -> Result<String> {
-        let (overrides, body) = header(source);
-        let custom;
-        let env = if overrides == Overrides::default() {
-            self.default_env
-                .get_or_init(|| self.environment(&overrides))
-        } else {
-            custom = self.environment(&overrides);
-            &custom
-        };
+        self.with_env(source, |env, body| {
+            self.render_in(env, name, source, body, vars)
+        })
+    }
+
+    fn render_in(
+        &self,
+        env: &Environment<'_>,
+        name: &str,
+        source: &str,
+        body: &str,
+        vars: &Context,
+    ) -> Result<String> {
         let located = |e: minijinja::Error| {
             let line = e.line().unwrap_or(1) + usize::from(body.len() != source.len());
             let mut detail = e
