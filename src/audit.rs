@@ -92,24 +92,18 @@ fn run(
     });
     let (planner, found) = (planner?, found?);
     let (mut found, seen) = found;
-    let planner = Some(planner.knowing_readers(crate::unread::Readers::from_seen(seen)));
+    let planner = planner.knowing_readers(crate::unread::Readers::from_seen(seen));
     // Claims come from the files holding references (an edit or a place claims only references
     // in its own file); `check` also needs the plan of every file, without the classifications.
     let mut referenced: Vec<&String> = found.iter().map(|f| &f.path).collect();
     referenced.sort();
     referenced.dedup();
-    let (claims, plan) = match planner {
-        Some(planner) => {
-            let claims = planner.claims(tree, &referenced)?;
-            let all: Vec<&String> = tree.files.iter().collect();
-            let plan = if whole {
-                Some(planner.plan(tree, &all)?)
-            } else {
-                None
-            };
-            (claims, plan)
-        }
-        None => (Plan::default(), None),
+    let claims = planner.claims(tree, &referenced)?;
+    let plan = if whole {
+        let all: Vec<&String> = tree.files.iter().collect();
+        Some(planner.plan(tree, &all)?)
+    } else {
+        None
     };
     for f in &mut found {
         // An edit that overlaps the reference claims it for its rule.

@@ -363,13 +363,7 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
         envs: config.migration.all(),
     };
     let project = Project::of(&tree, &config.migration.selector);
-    let job = crate::audit::Job {
-        tree: &tree,
-        project: &project,
-        migration: &config.migration,
-        rules: &config.rules,
-        selection,
-    };
+    let job = audit_job(config, &tree, &project, selection);
     let found = crate::audit::audit(&job, &progress(config))?;
     let text = match format {
         AuditFormat::Table => crate::audit::table(&found),
@@ -387,6 +381,22 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
     };
     let _ = write!(anstream::stdout(), "{text}");
     Ok(u8::from(found.iter().any(|f| f.rule.is_none())))
+}
+
+/// An audit of `tree` with the run's migration and rules.
+fn audit_job<'a>(
+    config: &'a Config,
+    tree: &'a Tree,
+    project: &'a Project,
+    selection: Selection,
+) -> crate::audit::Job<'a> {
+    crate::audit::Job {
+        tree,
+        project,
+        migration: &config.migration,
+        rules: &config.rules,
+        selection,
+    }
 }
 
 /// A file counter on stderr, drawn only when stderr is a terminal (and not with `-q`): stdout is
@@ -419,13 +429,7 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     };
     // One model of the tree, shared by the audit, its plan and the proof.
     let project = Project::of(&tree, &config.migration.selector);
-    let job = crate::audit::Job {
-        tree: &tree,
-        project: &project,
-        migration: &config.migration,
-        rules: &config.rules,
-        selection: all,
-    };
+    let job = audit_job(config, &tree, &project, all);
     let audit = || crate::audit::audit_and_plan(&job, &progress(config));
     // The proof reads and renders other files than the audit: both run at once on an ordinary
     // tree (check 4x → 3x rg on the corpora). Their memory adds up, so a very large tree runs

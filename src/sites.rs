@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::ansible::tasks::Playbooks;
 use crate::ansible::{EnvVars, is_template, render};
@@ -46,13 +47,12 @@ const MAX_INCLUDE_DEPTH: usize = 8;
 
 /// The sites of `edits`, from the tree as it is before them (`vars`, `playbooks`).
 pub fn of(edits: &[Edit], vars: &EnvVars, playbooks: &Playbooks, envs: &[Env]) -> Sites {
-    let view = vars.renderer().view();
-    let templates: Vec<&String> = view.files.iter().filter(|f| is_template(f)).collect();
     let finder = Finder {
         vars,
         playbooks,
         envs,
-        templates: &templates,
+        templates: OnceLock::new(),
+        definitions: OnceLock::new(),
         served: std::sync::Mutex::default(),
     };
     let mut sites = Sites::default();
@@ -77,8 +77,10 @@ pub fn of(edits: &[Edit], vars: &EnvVars, playbooks: &Playbooks, envs: &[Env]) -
             }
         }
         if !is_template(file) {
+            // Parsed once for all its edits: each names the keys leading to its value.
+            let docs = parsed(vars, file);
             for &i in &of_file {
-                let through = finder.reading(&edits[i]);
+                let through = finder.reading(&docs, &edits[i]);
                 if through.is_empty() && !reached {
                     sites.data.push(i);
                 }
@@ -95,16 +97,39 @@ pub fn of(edits: &[Edit], vars: &EnvVars, playbooks: &Playbooks, envs: &[Env]) -
     sites
 }
 
+/// The documents of a data file (none when it does not parse: planning reports it).
+fn parsed(vars: &EnvVars, file: &str) -> Vec<crate::formats::tree::Node> {
+    let Some(text) = vars.renderer().view().read(file) else {
+        return Vec::new();
+    };
+    yaml::parse(Path::new(file), &text, &jinja::mask(&text)).unwrap_or_default()
+}
+
 struct Finder<'a> {
     vars: &'a EnvVars,
     playbooks: &'a Playbooks,
     envs: &'a [Env],
-    templates: &'a [&'a String],
+    /// Every template of the tree with its text, read once (includers and readers are looked
+    /// for among them, for every edited file).
+    templates: OnceLock<Vec<(String, String)>>,
+    /// The group variables' definitions as written, read once.
+    definitions: OnceLock<Vec<(String, String)>>,
     /// Per template: the environments it is rendered in.
     served: std::sync::Mutex<BTreeMap<String, Vec<Env>>>,
 }
 
 impl Finder<'_> {
+    fn templates(&self) -> &[(String, String)] {
+        self.templates.get_or_init(|| {
+            let view = self.vars.renderer().view();
+            let paths: Vec<&String> = view.files.iter().filter(|f| is_template(f)).collect();
+            crate::parallel::map(&paths, |t| Some(((*t).clone(), view.read(t)?)))
+                .into_iter()
+                .flatten()
+                .collect()
+        })
+    }
+
     /// The environments `template` is rendered in: those where a template task renders it;
     /// when no task in the tree does (a template rendered by a lookup or a module the index
     /// does not read), those of `served`, rendered with the group variables.
@@ -182,16 +207,15 @@ impl Finder<'_> {
     fn includers_of(&self, file: &str) -> Vec<String> {
         let view = self.vars.renderer().view();
         let name = file.rsplit('/').next().unwrap_or(file);
-        let hits = crate::parallel::map(self.templates, |t| {
-            let text = view.read(t)?;
+        let hits = crate::parallel::map(self.templates(), |(t, text)| {
             if !text.contains(name) {
                 return None;
             }
-            let macros = render::including_macros(&text);
-            render::includes_in(&text, &macros)
+            let macros = render::including_macros(text);
+            render::includes_in(text, &macros)
                 .iter()
                 .any(|n| render::join(view, n, t) == file)
-                .then(|| (*t).clone())
+                .then(|| t.clone())
         });
         hits.into_iter().flatten().collect()
     }
@@ -199,15 +223,11 @@ impl Finder<'_> {
     /// The (template, variable, environment) renderings that read a variable whose winning
     /// definition holds `edit`: the variable is any key on the way from the document to the
     /// edited value (a vars file's top-level name, a role parameter, a `set_fact` name).
-    fn reading(&self, edit: &Edit) -> Vec<(String, String, Env)> {
-        let view = self.vars.renderer().view();
-        let Some(text) = view.read(&edit.path) else {
-            return Vec::new();
-        };
-        let masked = jinja::mask(&text);
-        let Ok(docs) = yaml::parse(Path::new(&edit.path), &text, &masked) else {
-            return Vec::new();
-        };
+    fn reading(
+        &self,
+        docs: &[crate::formats::tree::Node],
+        edit: &Edit,
+    ) -> Vec<(String, String, Env)> {
         let Some(doc) = docs.iter().find(|d| d.span().contains(&edit.range.start)) else {
             return Vec::new();
         };
@@ -222,12 +242,11 @@ impl Finder<'_> {
         // A template may read the variable through others defined from it (`url: "https://{{
         // registry }}/v2"`): it is a candidate when it names any of them; the trace decides.
         let readable = self.defined_from(&names);
-        let readers = crate::parallel::map(self.templates, |t| {
-            let text = view.read(t)?;
+        let readers = crate::parallel::map(self.templates(), |(t, text)| {
             readable
                 .iter()
-                .any(|n| mentions(&text, n))
-                .then(|| (*t).clone())
+                .any(|n| mentions(text, n))
+                .then(|| t.clone())
         });
         let mut out = Vec::new();
         for template in readers.into_iter().flatten() {
@@ -245,15 +264,18 @@ impl Finder<'_> {
     /// `names` and every group variable whose definition reads one of them, at any depth
     /// (bounded: [`MAX_NAMES`]).
     fn defined_from(&self, names: &BTreeSet<String>) -> BTreeSet<String> {
-        let view = self.vars.renderer().view();
-        let mut texts: BTreeMap<&str, Option<String>> = BTreeMap::new();
-        let mut defs: Vec<(String, String)> = Vec::new();
-        for d in self.envs.iter().flat_map(|&env| self.vars.definitions(env)) {
-            let text = texts.entry(&d.file).or_insert_with(|| view.read(&d.file));
-            if let Some(written) = text.as_deref().and_then(|t| t.get(d.span.clone())) {
-                defs.push((d.name.clone(), written.to_string()));
+        let defs = self.definitions.get_or_init(|| {
+            let view = self.vars.renderer().view();
+            let mut texts: BTreeMap<&str, Option<String>> = BTreeMap::new();
+            let mut defs = Vec::new();
+            for d in self.envs.iter().flat_map(|&env| self.vars.definitions(env)) {
+                let text = texts.entry(&d.file).or_insert_with(|| view.read(&d.file));
+                if let Some(written) = text.as_deref().and_then(|t| t.get(d.span.clone())) {
+                    defs.push((d.name.clone(), written.to_string()));
+                }
             }
-        }
+            defs
+        });
         let mut out = names.clone();
         loop {
             let more: Vec<String> = defs
