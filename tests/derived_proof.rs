@@ -243,3 +243,43 @@ fn a_variable_read_through_another_is_followed() {
         "two levels of definitions reach the template: {places:?}"
     );
 }
+
+#[test]
+fn a_template_looked_up_with_its_own_variables_is_proven_in_its_includer() {
+    // SPEC §11.2: the value lives in a template another one renders through
+    // `lookup('template', …, template_vars=…)`; alone it misses the variable the lookup gives.
+    let outer = "roles/app/templates/configmap.yml.j2";
+    let outer_text = "data:\n  app.toml: |-\n    {{ lookup('template', 'app.toml', template_vars={'part': 'registry'}) | indent(4) }}\n";
+    let inner = "roles/app/templates/app.toml";
+    let inner_before = "{% if part == 'registry' %}\nurl = \"old.example.org\"\n{% endif %}\n";
+    let inner_after = inner_before.replace("old.example.org", "new.example.org");
+    let e = edit(
+        inner,
+        inner_before,
+        "old.example.org",
+        "new.example.org",
+        Envs::ALL,
+    );
+    let before = [(outer, outer_text), (inner, inner_before)];
+    let after = [(outer, outer_text), (inner, inner_after.as_str())];
+    let report = prove(&before, &after, std::slice::from_ref(&e), Envs::ALL);
+    assert!(report.failures.is_empty(), "{:#?}", report.failures);
+    let places = &report.proven[&(inner.to_string(), e.range.start)];
+    assert!(
+        places.iter().any(|p| p.starts_with(outer)),
+        "the includer carries the value: {places:?}"
+    );
+    // Had the lookup's variable not reached the inner template, the value would not show.
+    let wrong = outer_text.replace("'registry'", "'other'");
+    let before = [(outer, wrong.as_str()), (inner, inner_before)];
+    let after = [(outer, wrong.as_str()), (inner, inner_after.as_str())];
+    let report = prove(&before, &after, std::slice::from_ref(&e), Envs::ALL);
+    assert!(
+        report
+            .failures
+            .iter()
+            .any(|f| f.got == "not in the rendering"),
+        "{:#?}",
+        report.failures
+    );
+}
