@@ -49,11 +49,14 @@ pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Ini> {
         let content = line.trim_end_matches(['\n', '\r']);
         let stripped = content.trim();
         let indent = content.len() - content.trim_start().len();
+        // Indentation as rendered: a line opening with `{% if %}` is not a continuation line.
+        let written = &original[start..offset];
+        let rendered_indent = written.len() - written.trim_start_matches([' ', '\t']).len();
         if stripped.is_empty() || stripped.starts_with('#') || stripped.starts_with(';') {
             continue;
         }
         if let Some((opt_indent, idx)) = current
-            && indent > opt_indent
+            && rendered_indent > opt_indent
         {
             let entry = &mut ini.entries[idx];
             entry.value.end = start + content.trim_end().len();
@@ -93,7 +96,7 @@ pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Ini> {
                 "INI does not parse: an option before any `[section]` header",
             ));
         };
-        let key = original[start..start + delim].trim().to_string();
+        let key = original[start + indent..start + delim].trim().to_string();
         let after = &content[delim + 1..];
         let lead = after.len() - after.trim_start().len();
         let value_start = start + delim + 1 + lead;
@@ -104,7 +107,7 @@ pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Ini> {
             line: start..offset,
             value: value_start..value_end,
         });
-        current = Some((indent, ini.entries.len() - 1));
+        current = Some((rendered_indent, ini.entries.len() - 1));
     }
     Ok(ini)
 }
@@ -116,6 +119,18 @@ mod tests {
 
     fn scan(text: &str) -> Ini {
         parse(Path::new("p.ini"), text, &mask(text)).expect("parses")
+    }
+
+    #[test]
+    fn a_line_opening_with_a_jinja_tag_is_no_continuation() {
+        let text = "[a]\nk = v\n{% if env == 'staging' %}pw = x{% endif %}\n";
+        let ini = scan(text);
+        let got: Vec<(&str, &str)> = ini
+            .entries
+            .iter()
+            .map(|e| (e.key.as_str(), &text[e.value.clone()]))
+            .collect();
+        assert_eq!(got, [("k", "v"), ("pw", "x")]);
     }
 
     #[test]
