@@ -229,7 +229,8 @@ fn excerpt(tree: &std::path::Path, e: &Error) -> String {
     let text = std::fs::read_to_string(path).or_else(|_| std::fs::read_to_string(tree.join(path)));
     let Some(line) = text
         .ok()
-        .and_then(|t| t.lines().nth(at.line - 1).map(str::to_string))
+        .filter(|t| t.lines().nth(at.line.saturating_sub(1)).is_some())
+        .map(|t| crate::redact::excerpt(&t, at.line))
     else {
         return String::new();
     };
@@ -241,7 +242,7 @@ fn excerpt(tree: &std::path::Path, e: &Error) -> String {
             .map(|c| if c == '\t' { 4 } else { 1 })
             .sum(),
     );
-    let line = crate::redact::line(&line).replace('\t', "    ");
+    let line = line.replace('\t', "    ");
     format!("{pad} |\n{gutter} | {line}\n{pad} | {caret}^\n")
 }
 

@@ -38,7 +38,8 @@ pub fn explain(view: Arc<View>, migration: &Migration, file: &str, line: usize) 
     let Some(source) = text.lines().nth(line - 1) else {
         return Err(Error::file(Path::new(file), format!("has no line {line}")));
     };
-    let mut out = format!("{file}:{line}: {}\n", crate::redact::line(source.trim()));
+    let shown = crate::redact::excerpt(&text, line);
+    let mut out = format!("{file}:{line}: {}\n", shown.trim());
     let finder = Finder::new(&migration.from_hosts());
     for r in finder.find(source) {
         let at = Position::of(source, r.start);

@@ -152,7 +152,7 @@ impl Derived<'_> {
                 let mut f = self.failure(template, env, first, "rendering".into());
                 f.expected = "a rendering".into();
                 f.got = e;
-                report.failures.push(f);
+                report.fail(f);
                 return;
             }
         };
@@ -166,7 +166,7 @@ impl Derived<'_> {
                 let mut f = self.failure(template, env, first, "rendering".into());
                 f.expected = format!("valid {}", shape.name());
                 f.got = e;
-                report.failures.push(f);
+                report.fail(f);
                 return;
             }
             // Not of its name's format before the edits either: compared line by line.
@@ -223,14 +223,14 @@ impl Derived<'_> {
             let sign = if new { '+' } else { '-' };
             f.got = format!("{sign}{}", crate::redact::line(&leaf.value));
             f.source = locate(leaf, new);
-            report.failures.push(f);
+            report.fail(f);
         }
         for pair in outcome.unseen {
             let e = &self.edits[pair.edit];
             let mut f = self.failure(template, env, Some(pair.edit), "value".into());
             f.expected = e.shown(&pair.new).to_string();
             f.got = "not in the rendering".into();
-            report.failures.push(f);
+            report.fail(f);
         }
     }
 
@@ -253,7 +253,7 @@ impl Derived<'_> {
             let mut f = self.failure(template, env, first, "isolation".into());
             f.expected = format!("the {env} rendering unchanged");
             f.got = format!("+{}", crate::redact::line(line));
-            report.failures.push(f);
+            report.fail(f);
         }
     }
 
@@ -392,7 +392,7 @@ impl Derived<'_> {
                 };
                 f.expected = shown(&expected);
                 f.got = shown(&new);
-                report.failures.push(f);
+                report.fail(f);
             }
         }
     }

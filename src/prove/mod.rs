@@ -47,6 +47,23 @@ impl Failure {
         crate::report::printable(&line).into_owned()
     }
 
+    /// The failure as it may be shown: a place under a key naming a secret shows `<redacted>`
+    /// for both values (a dockercfg `auth` is compared decoded, `user:password`); any other
+    /// value is redacted as a line would be (`+password: x`, an error's excerpt).
+    fn redacted(mut self) -> Self {
+        if crate::redact::path_names_secret(&self.what) {
+            for v in [&mut self.expected, &mut self.got] {
+                if !v.is_empty() && !matches!(v.as_str(), "nothing there" | "not in the rendering")
+                {
+                    *v = crate::redact::REDACTED.to_string();
+                }
+            }
+        }
+        self.expected = crate::redact::line(&self.expected);
+        self.got = crate::redact::line(&self.got);
+        self
+    }
+
     /// The file, with the line and column of the value when the check knows them.
     pub fn place(&self) -> String {
         match self.at {
@@ -78,12 +95,28 @@ pub struct Report {
     /// Promised values checked, in all and per environment.
     pub checks: usize,
     pub checks_by_env: BTreeMap<Env, usize>,
+    /// Every failure, secrets redacted (added through [`Report::fail`] only).
     pub failures: Vec<Failure>,
     /// Promises about something the tree lacks (nothing to check): said, never failed.
     pub notes: Vec<String>,
     /// Per edit (its file and start offset): the renderings where its value was checked, each
     /// as `template (environment) at place`.
     pub proven: BTreeMap<(String, usize), Vec<String>>,
+}
+
+impl Report {
+    /// Records a failure, its values redacted by structure first (SPEC §6.5): every output
+    /// (text, JSON, SARIF, GitHub) prints what is recorded here.
+    pub fn fail(&mut self, f: Failure) {
+        self.failures.push(f.redacted());
+    }
+
+    /// [`Report::fail`] for each.
+    pub fn fail_all(&mut self, fs: impl IntoIterator<Item = Failure>) {
+        for f in fs {
+            self.fail(f);
+        }
+    }
 }
 
 /// Files with their texts: (path, text).
@@ -263,7 +296,7 @@ fn promises(
             }
         }
     }
-    report.failures.extend(compared.into_values().flatten());
+    report.fail_all(compared.into_values().flatten());
     report
 }
 
@@ -303,9 +336,7 @@ fn check(
     let text = match text {
         Ok(t) => t,
         Err(e) => {
-            return report
-                .failures
-                .push(fail("rendering".into(), "a rendering".into(), e.clone()));
+            return report.fail(fail("rendering".into(), "a rendering".into(), e.clone()));
         }
     };
     let Some(expected) = proof.equals.render(scope) else {
@@ -314,7 +345,7 @@ fn check(
     let (what, found) = match lookup(proof, text, template, scope) {
         Ok(found) => found,
         Err(e) => {
-            return report.failures.push(fail(
+            return report.fail(fail(
                 "rendering".into(),
                 format!("valid {:?}", proof.format).to_lowercase(),
                 e,
@@ -324,9 +355,7 @@ fn check(
     report.checks += 1;
     *report.checks_by_env.entry(env).or_default() += 1;
     if found.is_empty() {
-        return report
-            .failures
-            .push(fail(what, expected, "nothing there".into()));
+        return report.fail(fail(what, expected, "nothing there".into()));
     }
     for value in found {
         let got = if proof.base64 {
@@ -335,9 +364,7 @@ fn check(
             value
         };
         if got != expected {
-            report
-                .failures
-                .push(fail(what.clone(), expected.clone(), got));
+            report.fail(fail(what.clone(), expected.clone(), got));
         }
     }
 }
@@ -396,7 +423,7 @@ fn role_params(
             });
             if !same {
                 let at = hit.map_or(u.entry.span().start, |h| h.value.span().start);
-                report.failures.push(Failure {
+                report.fail(Failure {
                     template: path.clone(),
                     env: scope.env,
                     rule: rule.id.clone(),
@@ -460,7 +487,7 @@ fn key_places(
             report.checks += 1;
             *report.checks_by_env.entry(scope.env).or_default() += 1;
             if value.value != expected {
-                report.failures.push(Failure {
+                report.fail(Failure {
                     template: path.clone(),
                     env: scope.env,
                     rule: rule.id.clone(),

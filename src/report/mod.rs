@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use similar::TextDiff;
+use similar::{ChangeTag, TextDiff};
 
 use crate::error::Position;
 use crate::plan::{Edit, Plan};
@@ -120,17 +120,43 @@ pub fn diff(plan: &Plan, rules: &RuleSet) -> String {
             let why = rules.get(id).map_or("", |r| r.why.as_str());
             let _ = writeln!(out, "# {id}: {why}");
         }
-        let a = format!("a/{}", c.path);
-        let b = format!("b/{}", c.path);
-        let diff = TextDiff::from_lines(&c.file.text, &c.new_text);
-        let text = diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&a, &b)
-            .missing_newline_hint(true)
-            .to_string();
-        for line in text.split_inclusive('\n') {
-            out.push_str(&redact::line(line));
+        out.push_str(&redacted_diff(&c.path, &c.file.text, &c.new_text));
+    }
+    out
+}
+
+/// The unified diff of `old` → `new` (3 lines of context) with every line shown as the redacted
+/// whole text shows it: a line in a vault block or a secret's block scalar is hidden even when
+/// the hunk does not reach the block's first line (SPEC §6.5).
+fn redacted_diff(path: &str, old: &str, new: &str) -> String {
+    let shown_old: Vec<String> = redact::text(old)
+        .split_inclusive('\n')
+        .map(str::to_string)
+        .collect();
+    let shown_new: Vec<String> = redact::text(new)
+        .split_inclusive('\n')
+        .map(str::to_string)
+        .collect();
+    let diff = TextDiff::from_lines(old, new);
+    let mut out = String::new();
+    let mut unified = diff.unified_diff();
+    unified.context_radius(3);
+    for (i, hunk) in unified.iter_hunks().enumerate() {
+        if i == 0 {
+            let _ = writeln!(out, "--- a/{path}\n+++ b/{path}");
+        }
+        let _ = writeln!(out, "{}", hunk.header());
+        for change in hunk.iter_changes() {
+            let (sign, shown) = match change.tag() {
+                ChangeTag::Delete => ('-', change.old_index().and_then(|i| shown_old.get(i))),
+                ChangeTag::Insert => ('+', change.new_index().and_then(|i| shown_new.get(i))),
+                ChangeTag::Equal => (' ', change.old_index().and_then(|i| shown_old.get(i))),
+            };
+            out.push(sign);
+            out.push_str(shown.map_or("", String::as_str));
+            if change.missing_newline() {
+                out.push_str("\n\\ No newline at end of file\n");
+            }
         }
     }
     out
