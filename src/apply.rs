@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::audit;
-use crate::edit;
 use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
 use crate::git::{self, Committed, Repo};
@@ -17,6 +16,7 @@ use crate::prove::{self, Report};
 use crate::report::pr::{self, PullRequest};
 use crate::rules::RuleSet;
 use crate::series::{self, CommitSpec};
+use crate::transaction;
 use crate::walk::{Tree, View};
 
 /// What `apply` was asked to do.
@@ -88,10 +88,12 @@ impl Job<'_> {
         let files: Vec<(PathBuf, Vec<u8>)> = plan
             .changed
             .iter()
-            .map(|c| (self.tree.join(&c.path), c.file.bytes_with(&c.new_text)))
+            .map(|c| (PathBuf::from(&c.path), c.file.bytes_with(&c.new_text)))
             .collect();
-        edit::write_all_atomic(&files)
-            .map_err(|e| Error::file(self.tree, format!("cannot write: {e}")))?;
+        transaction::write(self.tree, &files).map_err(|e| match e {
+            transaction::Failure::Interrupted => Error::Interrupted,
+            transaction::Failure::Io(e) => Error::file(self.tree, format!("cannot write: {e}")),
+        })?;
         let Some((repo, committed, pr_text)) = prepared else {
             return Ok(uncommitted(plan));
         };
@@ -190,9 +192,9 @@ impl Job<'_> {
         let originals: Vec<(PathBuf, Vec<u8>)> = plan
             .changed
             .iter()
-            .map(|c| (self.tree.join(&c.path), c.file.bytes_with(&c.file.text)))
+            .map(|c| (PathBuf::from(&c.path), c.file.bytes_with(&c.file.text)))
             .collect();
-        let files = edit::write_all_atomic(&originals).map_err(|e| e.to_string());
+        let files = transaction::write(self.tree, &originals).map_err(|e| e.to_string());
         let refs = files
             .clone()
             .and_then(|()| repo.restore(prior, written).map_err(|e| e.to_string()));

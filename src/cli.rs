@@ -212,8 +212,13 @@ pub fn main() -> ExitCode {
         ColorArg::Auto => {}
     }
     let tree = cli.global.dir.clone();
+    crate::transaction::handle_signals();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(Error::Interrupted) => {
+            let _ = writeln!(anstream::stderr(), "error: {}", Error::Interrupted);
+            ExitCode::from(crate::transaction::INTERRUPTED_EXIT as u8)
+        }
         Err(e) => {
             let _ = write!(anstream::stderr(), "error: {e}\n{}", excerpt(&tree, &e));
             ExitCode::from(2)
@@ -248,6 +253,10 @@ fn excerpt(tree: &std::path::Path, e: &Error) -> String {
 
 fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
+    // A write a kill interrupted is finished or undone before anything reads the tree.
+    if let Some(said) = crate::transaction::recover(&g.dir)? {
+        let _ = writeln!(anstream::stderr(), "regshift: {said}");
+    }
     let migration = match &g.migration {
         Some(path) => Migration::load(path)?,
         None => Migration::embedded()?,

@@ -1,9 +1,7 @@
-//! Byte splices and atomic writes. This module knows no formats: an edit is a byte range and the
-//! text that replaces it, applied literally.
+//! Byte splices. This module knows no formats: an edit is a byte range and the text that
+//! replaces it, applied literally (writing them is `transaction`'s).
 
-use std::io::Write;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 
 /// Replaces `range` of a text with `text` (an insertion when the range is empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,47 +46,6 @@ pub fn apply(text: &str, splices: &[Splice]) -> Result<String, Overlap> {
     Ok(out)
 }
 
-/// Writes every `(path, bytes)` through a temporary file beside it, then renames them all: a
-/// failure while preparing leaves every file untouched, and the renames come last. Each file keeps
-/// its permissions.
-pub fn write_all_atomic(files: &[(PathBuf, Vec<u8>)]) -> std::io::Result<()> {
-    let mut staged = Vec::with_capacity(files.len());
-    for (path, bytes) in files {
-        staged.push((stage(path, bytes).map_err(|e| with_path(path, e))?, path));
-    }
-    for (tmp, path) in staged {
-        tmp.persist(path).map_err(|e| with_path(path, e.error))?;
-    }
-    Ok(())
-}
-
-/// Writes `bytes` to `path` atomically (see [`write_all_atomic`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_all_atomic(&[(path.to_path_buf(), bytes.to_vec())])
-}
-
-fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
-    use std::os::unix::fs::MetadataExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let meta = std::fs::metadata(path)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    std::fs::set_permissions(tmp.path(), meta.permissions())?;
-    // The new file keeps the old one's owner and group where this process may give them (root,
-    // or a group the user belongs to); otherwise it belongs to the user running regshift, as
-    // any editor's save would (README, "Writing files").
-    let file = tmp.as_file();
-    if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
-        let _ = std::os::unix::fs::fchown(file, None, Some(meta.gid()));
-    }
-    Ok(tmp)
-}
-
-fn with_path(path: &Path, e: std::io::Error) -> std::io::Error {
-    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,21 +73,6 @@ mod tests {
         assert!(apply("abcdef", &[splice(0..3, "x"), splice(2..4, "y")]).is_err());
         assert!(apply("abcdef", &[splice(2..2, "x"), splice(2..2, "y")]).is_err());
         assert!(apply("abcdef", &[splice(0..2, "x"), splice(2..4, "y")]).is_ok());
-    }
-
-    #[test]
-    fn keeps_permissions() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join("f");
-        std::fs::write(&path, "a").expect("write");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-        write_atomic(&path, b"b").expect("atomic");
-        assert_eq!(std::fs::read(&path).expect("read"), b"b");
-        assert_eq!(
-            std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
-            0o640
-        );
     }
 
     proptest! {

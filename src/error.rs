@@ -1,6 +1,6 @@
 //! Errors that stop a run, each naming where the bad input is.
 //!
-//! Every error maps to exit code 2 (SPEC §5). Input errors carry the file, a 1-based line and a
+//! Every error maps to exit code 2 (SPEC §5), but an interruption (130, as shells report SIGINT). Input errors carry the file, a 1-based line and a
 //! 1-based column counted in characters, so an editor can jump to them.
 
 use std::path::{Path, PathBuf};
@@ -43,6 +43,9 @@ pub enum Error {
     /// A command-line request this version cannot carry out.
     #[error("{0}")]
     Usage(String),
+    /// A signal stopped a write before its commit point: every file is as it was.
+    #[error("interrupted; nothing was written")]
+    Interrupted,
     /// The proof of planned edits failed (the failures, one per line); nothing was written.
     #[error("{0}the proof of the planned edits failed; nothing was written")]
     Proof(String),

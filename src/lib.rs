@@ -28,5 +28,6 @@ pub mod select;
 pub mod series;
 pub mod sites;
 pub mod template;
+pub mod transaction;
 pub mod unread;
 pub mod walk;
