@@ -125,6 +125,7 @@ fn run(
         }
     }
     found.sort();
+    job.project.check_reads()?;
     Ok((plan.unwrap_or(claims), found))
 }
 
@@ -178,6 +179,8 @@ fn scan_tree(
         scan.file(tree, path, handed, &waiting)
     })
     .into_iter()
+    .collect::<Result<Vec<_>>>()?
+    .into_iter()
     .flatten()
     .collect();
     let waiting = waiting.into_inner().unwrap_or_default();
@@ -229,17 +232,18 @@ struct Scan<'s> {
 }
 
 impl Scan<'_> {
-    /// The references of one file (none for unreadable, binary or non-UTF-8 files); a text with
-    /// Jinja-built candidates goes to `waiting` when the variables are not loaded yet.
+    /// The references of one file (none for binary or non-UTF-8 files; a file that cannot be
+    /// read is an error); a text with Jinja-built candidates goes to `waiting` when the
+    /// variables are not loaded yet.
     fn file(
         &self,
         tree: &Tree,
         path: &str,
         handed: Option<&Handed>,
         waiting: &Mutex<Vec<(String, String)>>,
-    ) -> Vec<Finding> {
-        let Ok(Ok(file)) = tree.read(path) else {
-            return Vec::new();
+    ) -> Result<Vec<Finding>> {
+        let Ok(file) = tree.read(path)? else {
+            return Ok(Vec::new());
         };
         let text = file.text;
         if let Some(handed) = handed {
@@ -255,7 +259,7 @@ impl Scan<'_> {
         let maybe_built =
             text.contains("{{") && self.suffixes.iter().any(|s| text.contains(s.as_str()));
         if literal.is_empty() && !maybe_built {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let jinja = Structure::of(&text, self.selector);
         let mut out: Vec<Finding> = literal
@@ -282,7 +286,7 @@ impl Scan<'_> {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     /// The Jinja-built references of one file.

@@ -41,6 +41,16 @@ impl Project {
         Project::new(Arc::new(View::of(tree)), selector)
     }
 
+    /// Fails when a file this run needed could not be read, or (for the template index) did
+    /// not parse: the result would otherwise rest on a file silently taken for absent.
+    pub fn check_reads(&self) -> Result<()> {
+        self.view.check_reads()?;
+        match self.playbooks.get() {
+            Some(p) => p.check(),
+            None => Ok(()),
+        }
+    }
+
     pub fn view(&self) -> &Arc<View> {
         &self.view
     }

@@ -185,10 +185,12 @@ pub fn recover(root: &Path) -> crate::error::Result<Option<String>> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(crate::error::Error::file(
-                &jpath,
-                format!("cannot read: {e}"),
-            ));
+            // An unreadable tree is named as such, not by the journal looked for in it.
+            let (path, e) = match std::fs::read_dir(root) {
+                Err(dir) => (root, dir),
+                Ok(_) => (jpath.as_path(), e),
+            };
+            return Err(crate::error::Error::file(path, format!("cannot read: {e}")));
         }
     };
     let journal: Journal = serde_json::from_str(&text).map_err(|e| crate::error::Error::At {

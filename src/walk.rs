@@ -30,6 +30,9 @@ pub struct View {
     pub handed: Arc<Handed>,
     /// Read from `HEAD`'s objects instead of the disk (a proof's baseline).
     pub head: Option<Arc<crate::git::HeadTree>>,
+    /// Files that exist but could not be read (permissions, I/O): a run that needed one fails
+    /// naming it ([`View::check_reads`]) instead of taking it for absent.
+    pub unreadable: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 /// Texts handed over between readers of one tree, taken by the first read.
@@ -56,6 +59,7 @@ impl View {
             overlay: Default::default(),
             handed: Arc::default(),
             head: None,
+            unreadable: Arc::default(),
         }
     }
 
@@ -67,6 +71,7 @@ impl View {
             overlay: Default::default(),
             handed: Arc::default(),
             head: Some(Arc::new(head)),
+            unreadable: Arc::default(),
         }
     }
 
@@ -88,10 +93,33 @@ impl View {
         let path = self.root.join(rel);
         // The walk listed regular files only; any other path may be a symlink or a directory.
         let walked = self.files.binary_search_by(|f| f.as_str().cmp(rel)).is_ok();
-        if !walked && !std::fs::symlink_metadata(&path).ok()?.file_type().is_file() {
-            return None;
+        if !walked {
+            let meta = std::fs::symlink_metadata(&path).map_err(|e| self.failed(rel, e));
+            if !meta.ok()?.file_type().is_file() {
+                return None;
+            }
         }
-        decode(read_bytes(&path).ok()?).ok().map(|f| f.text)
+        let bytes = read_bytes(&path).map_err(|e| self.failed(rel, e)).ok()?;
+        decode(bytes).ok().map(|f| f.text)
+    }
+
+    /// Records a read that failed for another reason than absence.
+    fn failed(&self, rel: &str, e: std::io::Error) {
+        if e.kind() != std::io::ErrorKind::NotFound
+            && let Ok(mut list) = self.unreadable.lock()
+        {
+            list.push((rel.to_string(), e.to_string()));
+        }
+    }
+
+    /// Fails, naming the file, when a file this run read could not be read: it was not absent,
+    /// and taking it for absent would change the result silently.
+    pub fn check_reads(&self) -> Result<()> {
+        let list = self.unreadable.lock().map(|l| l.first().cloned());
+        match list.ok().flatten() {
+            Some((rel, e)) => Err(Error::file(Path::new(&rel), format!("cannot read: {e}"))),
+            None => Ok(()),
+        }
     }
 
     pub fn exists(&self, rel: &str) -> bool {
@@ -155,6 +183,8 @@ impl Tree {
             return Err(Error::file(root, "not a directory"));
         }
         let found = Mutex::new((Vec::new(), Vec::new()));
+        // A directory or file the walk cannot read would silently shrink the tree.
+        let failed: Mutex<Option<ignore::Error>> = Mutex::default();
         WalkBuilder::new(root)
             .hidden(false)
             .ignore(false)
@@ -166,9 +196,18 @@ impl Tree {
             .build_parallel()
             .run(|| {
                 let found = &found;
+                let failed = &failed;
                 Box::new(move |entry| {
-                    let Ok(entry) = entry else {
-                        return WalkState::Continue;
+                    let entry = match entry {
+                        Ok(entry) => entry,
+                        // Only I/O errors: git too passes over a `.gitignore` line it cannot read.
+                        Err(e) if e.io_error().is_some() => {
+                            if let Ok(mut f) = failed.lock() {
+                                f.get_or_insert(e);
+                            }
+                            return WalkState::Quit;
+                        }
+                        Err(_) => return WalkState::Continue,
                     };
                     let Some(kind) = entry.file_type() else {
                         return WalkState::Continue;
@@ -187,6 +226,9 @@ impl Tree {
                     WalkState::Continue
                 })
             });
+        if let Some(e) = failed.into_inner().ok().flatten() {
+            return Err(walk_error(root, e));
+        }
         let (mut files, mut symlinks) = found.into_inner().unwrap_or_default();
         files.sort();
         symlinks.sort();
@@ -203,6 +245,25 @@ impl Tree {
         let bytes = read_bytes(&path)
             .map_err(|e| Error::file(Path::new(rel), format!("cannot read: {e}")))?;
         Ok(decode(bytes))
+    }
+}
+
+/// A walk error as a located one: the path (relative to the root) and what went wrong.
+fn walk_error(root: &Path, e: ignore::Error) -> Error {
+    match e {
+        ignore::Error::WithPath { path, err } => {
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            let rel = if rel.as_os_str().is_empty() {
+                path
+            } else {
+                rel
+            };
+            Error::file(&rel, format!("cannot read: {err}"))
+        }
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error(root, *err)
+        }
+        other => Error::file(root, format!("cannot read: {other}")),
     }
 }
 

@@ -296,3 +296,116 @@ fn an_unclosed_block_in_an_edited_template_is_located_everywhere() {
     }
     assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
 }
+
+/// A task file the template index needs that does not parse (a tab in its indentation, which
+/// Ansible refuses too) is a located error for every command: before, the koji edit was
+/// silently left out (issue 12.6).
+#[test]
+fn a_tab_in_a_task_file_the_index_needs_is_located_everywhere() {
+    let tree = mini();
+    let file = "roles/koji_builder/tasks/main.yml";
+    let path = tree.path().join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let broken = text.replacen(
+        "  tags:\n  - koji_builder\n",
+        "  tags:\n\t- koji_builder\n",
+        1,
+    );
+    assert_ne!(broken, text, "the fixture has the list to break");
+    std::fs::write(&path, broken).expect("write");
+    let before = snapshot_bytes(tree.path());
+    for command in ["plan", "apply", "audit", "check", "verify"] {
+        let run = regshift(&[command, "-C", arg(tree.path())]);
+        assert_eq!(run.code, 2, "{command}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{file}:4:")) && run.stderr.contains("tabs"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
+}
+
+/// Runs regshift as an unprivileged user when the tests run as root (root reads any file
+/// whatever its mode); `None` when that is not possible here.
+fn as_unprivileged(args: &[&str]) -> Option<common::Run> {
+    let uid = common::stdout_of(std::process::Command::new("id").arg("-u"));
+    if uid.trim() != "0" {
+        return Some(regshift(args));
+    }
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    let out = std::process::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_regshift"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .ok()?;
+    Some(common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// An unreadable target, group_vars/all, directory or tree root (mode 000, run as another
+/// user) is a located error for every command, never taken for absent (issue 12.6).
+#[test]
+fn unreadable_files_and_directories_are_errors_not_absences() {
+    use std::os::unix::fs::PermissionsExt;
+    let tree = mini();
+    let root = tree.path();
+    let status = std::process::Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(root)
+        .status()
+        .expect("chmod");
+    assert!(status.success());
+    let mode = |rel: &str, m: u32| {
+        std::fs::set_permissions(root.join(rel), std::fs::Permissions::from_mode(m))
+            .expect("chmod");
+    };
+    let before = snapshot_bytes(root);
+    for (rel, named, restore) in [
+        (
+            "roles/koji_builder/tasks/main.yml",
+            "roles/koji_builder/tasks/main.yml:",
+            0o666,
+        ),
+        (
+            "roles/bodhi2/base/templates/production.ini.j2",
+            "production.ini.j2:",
+            0o666,
+        ),
+        (
+            "inventory/group_vars/all",
+            "inventory/group_vars/all:",
+            0o666,
+        ),
+        ("roles/koji_builder", "roles/koji_builder:", 0o777),
+        (".", "cannot read", 0o777),
+    ] {
+        mode(rel, 0);
+        for command in ["plan", "apply", "audit", "check", "verify"] {
+            let Some(run) = as_unprivileged(&[command, "-C", arg(root)]) else {
+                mode(rel, restore);
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI: no way to run as another user (setpriv)"
+                );
+                eprintln!("SKIPPED: running as root without setpriv");
+                return;
+            };
+            assert_eq!(run.code, 2, "{rel} {command}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(named) && run.stderr.contains("cannot read"),
+                "{rel} {command}: {}",
+                run.stderr
+            );
+        }
+        mode(rel, restore);
+    }
+    assert_eq!(snapshot_bytes(root), before, "nothing written");
+}

@@ -75,6 +75,12 @@ struct Cache {
     defs: Mutex<BTreeMap<(String, Layer), Shared>>,
     /// Per path as a play names it: the tree file it resolves to.
     resolved: Mutex<BTreeMap<String, Option<String>>>,
+    /// Task files and playbooks the index needed that do not parse: a task rendering the
+    /// template asked about may be in one, so a run that asked fails naming the first.
+    broken: Mutex<Vec<crate::error::Error>>,
+    /// Vars files a play names that do not parse (Ansible refuses the play too): their
+    /// definitions are unknown, said as a note.
+    unknown: Mutex<Vec<crate::error::Error>>,
 }
 
 /// The tree with the index's cache: vars files and resolved paths are read once, however many
@@ -88,8 +94,19 @@ struct Files<'a> {
 impl<'a> Files<'a> {
     fn defs(&self, rel: &str, layer: Layer) -> Shared {
         cached(&self.cache.defs, (rel.to_string(), layer), || {
-            Arc::new(read_defs(self.view, rel, layer).unwrap_or_default())
+            Arc::new(read_defs(self.view, rel, layer).unwrap_or_else(|e| {
+                if let Ok(mut list) = self.cache.unknown.lock() {
+                    list.push(e);
+                }
+                Vec::new()
+            }))
         })
+    }
+
+    fn broken(&self, e: crate::error::Error) {
+        if let Ok(mut list) = self.cache.broken.lock() {
+            list.push(e);
+        }
     }
 
     fn resolve(&self, path: &str) -> Option<String> {
@@ -272,14 +289,18 @@ struct Indexed {
 }
 
 /// The template tasks of a task file or playbook that mentions `template`, and the roles a
-/// playbook that mentions `role` applies. A file that does not parse is skipped: plan and
-/// verify report parse errors where they matter.
+/// playbook that mentions `role` applies. A file that does not parse contributes nothing and
+/// is recorded: a run that asked about it fails naming it ([`Playbooks::check`]).
 fn index_file(files: Files<'_>, file: &Candidate) -> Indexed {
     let mut out = Indexed::default();
     let (path, text) = (file.path.as_str(), file.text.as_str());
     let masked = jinja::mask(text);
-    let Ok(docs) = yaml::parse(Path::new(path), text, &masked) else {
-        return out;
+    let docs = match yaml::parse(Path::new(path), text, &masked) {
+        Ok(docs) => docs,
+        Err(e) => {
+            files.broken(e);
+            return out;
+        }
     };
     let role = role_of(path);
     for doc in &docs {
@@ -606,6 +627,42 @@ impl Playbooks {
             sources: Mutex::default(),
             deployed: Mutex::default(),
         }
+    }
+
+    /// Fails, naming the file and place, when a file the index needed does not parse.
+    pub fn check(&self) -> crate::error::Result<()> {
+        match self
+            .cache
+            .broken
+            .lock()
+            .ok()
+            .and_then(|l| l.first().cloned())
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The vars files read so far that do not parse: (file, `line L, column C: why`).
+    pub fn unknown(&self) -> Vec<(String, String)> {
+        use crate::error::Error;
+        let said = |e: &Error| match e {
+            Error::At { path, at, message } => (
+                path.to_string_lossy().into_owned(),
+                format!("line {}, column {}: {message}", at.line, at.column),
+            ),
+            Error::File { path, message } => (path.to_string_lossy().into_owned(), message.clone()),
+            other => (".".to_string(), other.to_string()),
+        };
+        let mut out: Vec<(String, String)> = self
+            .cache
+            .unknown
+            .lock()
+            .map(|l| l.iter().map(said).collect())
+            .unwrap_or_default();
+        out.sort();
+        out.dedup();
+        out
     }
 
     fn files<'a>(&'a self, view: &'a View) -> Files<'a> {

@@ -230,7 +230,14 @@ impl<'m> Planner<'m> {
             found.extend(one.found);
         }
         out.notes.extend(self.not_found(&found, claiming));
+        for (path, why) in self.project.playbooks().unknown() {
+            out.notes.push(Note::new(
+                path,
+                format!("{why}; its definitions are unknown to regshift (Ansible refuses it too)"),
+            ));
+        }
         out.notes.sort();
+        self.project.check_reads()?;
         Ok(out)
     }
 }

@@ -206,6 +206,7 @@ pub fn prove(
     report.failures.sort();
     report.notes.sort();
     report.notes.dedup();
+    now.project.check_reads()?;
     Ok(report)
 }
 
@@ -227,6 +228,8 @@ pub fn planned(
     report.failures.dedup();
     report.notes.sort();
     report.notes.dedup();
+    before.project.check_reads()?;
+    now.project.check_reads()?;
     Ok(report)
 }
 
