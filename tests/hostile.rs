@@ -19,12 +19,18 @@ fn arg(p: &Path) -> &str {
 /// `plan` and `apply` refuse the tree with exit 2, naming `file:line:` and saying `why`; nothing
 /// is written.
 fn refused_located(tree: &Path, file: &str, why: &str) {
+    refused_located_by(tree, &["plan", "apply"], &format!("{file}:"), why);
+}
+
+/// Each of `commands` refuses the tree with exit 2, naming `place` and saying `why`; nothing is
+/// written.
+fn refused_located_by(tree: &Path, commands: &[&str], place: &str, why: &str) {
     let before = snapshot_bytes(tree);
-    for command in ["plan", "apply"] {
+    for &command in commands {
         let run = regshift(&[command, "-C", arg(tree)]);
         assert_eq!(run.code, 2, "{command}: {}", run.stderr);
         assert!(
-            run.stderr.contains(&format!("{file}:")) && run.stderr.contains(why),
+            run.stderr.contains(place) && run.stderr.contains(why),
             "{command}: {}",
             run.stderr
         );
@@ -284,17 +290,13 @@ fn an_unclosed_block_in_an_edited_template_is_located_everywhere() {
     let mut text = std::fs::read_to_string(&path).expect("read");
     text.push_str("{% if env == 'staging' %}\nfoo = 1\n");
     std::fs::write(&path, text).expect("write");
-    let before = snapshot_bytes(tree.path());
-    for command in ["plan", "audit", "check", "apply"] {
-        let run = regshift(&[command, "-C", arg(tree.path())]);
-        assert_eq!(run.code, 2, "{command}: {}", run.stderr);
-        assert!(
-            run.stderr.contains(&format!("{file}:")) && run.stderr.contains("does not parse"),
-            "{command}: {}",
-            run.stderr
-        );
-    }
-    assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
+    let commands = ["plan", "audit", "check", "apply"];
+    refused_located_by(
+        tree.path(),
+        &commands,
+        &format!("{file}:"),
+        "does not parse",
+    );
 }
 
 /// A task file the template index needs that does not parse (a tab in its indentation, which
@@ -313,17 +315,8 @@ fn a_tab_in_a_task_file_the_index_needs_is_located_everywhere() {
     );
     assert_ne!(broken, text, "the fixture has the list to break");
     std::fs::write(&path, broken).expect("write");
-    let before = snapshot_bytes(tree.path());
-    for command in ["plan", "apply", "audit", "check", "verify"] {
-        let run = regshift(&[command, "-C", arg(tree.path())]);
-        assert_eq!(run.code, 2, "{command}: {}", run.stderr);
-        assert!(
-            run.stderr.contains(&format!("{file}:4:")) && run.stderr.contains("tabs"),
-            "{command}: {}",
-            run.stderr
-        );
-    }
-    assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
+    let commands = ["plan", "apply", "audit", "check", "verify"];
+    refused_located_by(tree.path(), &commands, &format!("{file}:4:"), "tabs");
 }
 
 /// Runs regshift as an unprivileged user when the tests run as root (root reads any file
