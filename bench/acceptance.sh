@@ -16,7 +16,7 @@ for date in 2023-09-20 2025-07-17; do
     tar xzf "$here/../shared/corpus/fedora-infra-ansible-$date.tar.gz" -C "$d" --strip-components=1
     (cd "$d" && git init -q && git add -A && git -c user.name=a -c user.email=a@example.org commit -qm corpus)
     m=()
-    [ "$mig" != default ] && m=(--migration "$here/fixtures/migrations/$mig.yaml")
+    [ "$mig" != default ] && m=(--migration "$here/fixtures/migrations/$mig.yaml" --builtin-rules)
     refs=$("$R" audit -C "$d" "${m[@]}" --format json 2>/dev/null | python3 -c '
 import json, sys
 refs = json.load(sys.stdin)["references"]

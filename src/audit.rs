@@ -403,7 +403,7 @@ mod tests {
     #[test]
     fn planning_the_referenced_files_claims_as_the_whole_plan_does() {
         let (tree, migration) = mini();
-        let rules = RuleSet::load(None, &migration).expect("rules");
+        let rules = RuleSet::load(None, &migration, true).expect("rules");
         let selection = Selection {
             step: 2,
             envs: Envs::ALL,

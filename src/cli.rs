@@ -50,6 +50,10 @@ struct Global {
     /// A directory of rule files that add to or override the built-in rules by id.
     #[arg(long, global = true, value_name = "DIR")]
     rules: Option<PathBuf>,
+    /// Load Fedora's built-in rules with your own --migration file (they load by default only
+    /// with the embedded Fedora migration).
+    #[arg(long, global = true)]
+    builtin_rules: bool,
     /// The environments to migrate: one the migration file declares, or `all`.
     #[arg(long, global = true, value_name = "NAME|all", default_value = "all")]
     env: String,
@@ -261,7 +265,8 @@ fn run(cli: Cli) -> Result<u8> {
         Some(path) => Migration::load(path)?,
         None => Migration::embedded()?,
     };
-    let rules = RuleSet::load(g.rules.as_deref(), &migration)?;
+    let builtin = g.migration.is_none() || g.builtin_rules;
+    let rules = RuleSet::load(g.rules.as_deref(), &migration, builtin)?;
     let step = match g.step {
         StepArg::One => 1,
         StepArg::Two | StepArg::All => 2,
@@ -317,10 +322,13 @@ fn step_one_checklist(m: &Migration) -> String {
                 r.to, r.from
             ));
         }
-        out.push_str(&format!(
-            "- [{env}] create a robot account; store it as `{}` / `{}` in the private vars\n",
-            e.credentials.username_var, e.credentials.password_var
-        ));
+        // Only what applies: a migration naming no credentials asks for no robot account.
+        if let Some(c) = &e.credentials {
+            out.push_str(&format!(
+                "- [{env}] create a robot account; store it as `{}` / `{}` in the private vars\n",
+                c.username_var, c.password_var
+            ));
+        }
     }
     out
 }

@@ -273,7 +273,30 @@ pub struct Credentials {
 #[derive(Debug, Clone)]
 pub struct EnvMigration {
     pub registries: BTreeMap<String, Registry>,
-    pub credentials: Credentials,
+    /// The variables holding the new registry's robot account, when the migration names them
+    /// (rules that write credentials are skipped without them).
+    pub credentials: Option<Credentials>,
+}
+
+impl EnvMigration {
+    /// The credential variable names (none when the migration names no credentials).
+    pub fn credential_vars(&self) -> Vec<&String> {
+        self.credentials
+            .iter()
+            .flat_map(|c| [&c.username_var, &c.password_var])
+            .collect()
+    }
+}
+
+/// What happens to a reference no rule claims (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unclaimed {
+    /// It is `unclassified`: a human decides (Fedora's choice).
+    #[default]
+    Report,
+    /// It is rewritten in place by the context its syntax shows, as `rewrite (inferred)`.
+    Rewrite,
 }
 
 /// A validated migration.
@@ -286,6 +309,7 @@ pub struct Migration {
     pub selector: Selector,
     /// Whole-hostname globs of the old registry's infrastructure; audited, never mapped.
     pub related: Vec<String>,
+    pub unclaimed: Unclaimed,
 }
 
 /// A registry found by its `from` host.
@@ -419,6 +443,8 @@ struct RawMigration {
     selector: Option<Spanned<RawSelector>>,
     #[serde(default)]
     related: Vec<Spanned<String>>,
+    #[serde(default)]
+    unclaimed: Unclaimed,
 }
 
 #[derive(Deserialize)]
@@ -438,7 +464,7 @@ struct RawSelector {
 #[serde(deny_unknown_fields)]
 struct RawEnv {
     registries: BTreeMap<String, RawRegistry>,
-    credentials: RawCredentials,
+    credentials: Option<RawCredentials>,
 }
 
 #[derive(Deserialize)]
@@ -516,6 +542,7 @@ impl RawMigration {
             envs,
             selector,
             related,
+            unclaimed: self.unclaimed,
         })
     }
 }
@@ -544,24 +571,27 @@ impl RawEnv {
             let from = raw.from.value.to_ascii_lowercase();
             registries.insert(label.clone(), Registry { label, from, to });
         }
-        for var in [
-            &self.credentials.username_var,
-            &self.credentials.password_var,
-        ] {
-            if !is_identifier(&var.value) {
-                return Err(at(
-                    path,
-                    var,
-                    format!("`{}` is not an Ansible variable name", var.value),
-                ));
+        let credentials = match self.credentials {
+            Some(c) => {
+                for var in [&c.username_var, &c.password_var] {
+                    if !is_identifier(&var.value) {
+                        return Err(at(
+                            path,
+                            var,
+                            format!("`{}` is not an Ansible variable name", var.value),
+                        ));
+                    }
+                }
+                Some(Credentials {
+                    username_var: c.username_var.value,
+                    password_var: c.password_var.value,
+                })
             }
-        }
+            None => None,
+        };
         Ok(EnvMigration {
             registries,
-            credentials: Credentials {
-                username_var: self.credentials.username_var.value,
-                password_var: self.credentials.password_var.value,
-            },
+            credentials,
         })
     }
 }
@@ -722,6 +752,8 @@ mod tests {
             m.env(crate::migration::testing::prod())
                 .expect("declared")
                 .credentials
+                .as_ref()
+                .expect("named")
                 .username_var,
             "quay_io_username"
         );

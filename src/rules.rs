@@ -513,6 +513,9 @@ pub struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// Rules not loaded because they need what the migration lacks: (id, what), said as notes
+    /// (SPEC §3: never an error that blocks the other rules).
+    pub skipped: Vec<(String, String)>,
 }
 
 impl Rule {
@@ -532,11 +535,14 @@ impl Rule {
 
 impl RuleSet {
     /// The built-in rules, plus those in `extra` (overriding by id).
-    pub fn load(extra: Option<&Path>, migration: &Migration) -> Result<RuleSet> {
+    /// The rules of a run: Fedora's built-in ones when `builtin` (the embedded migration, or
+    /// `--builtin-rules`), then those of `extra`, which override by id. A rule needing a label,
+    /// credentials or an environment the migration lacks is skipped with a note.
+    pub fn load(extra: Option<&Path>, migration: &Migration, builtin: bool) -> Result<RuleSet> {
         // Compiling a rule's patterns costs a fraction of a millisecond: in parallel. The first
         // error in order wins; a later rule replaces an earlier one of the same id.
-        let builtin = crate::parallel::map(BUILTIN, |(name, text)| {
-            Rule::parse(Path::new(name), text, migration)
+        let builtin = crate::parallel::map(if builtin { BUILTIN } else { &[] }, |(name, text)| {
+            Rule::load(Path::new(name), text, migration)
         });
         let files = match extra {
             Some(dir) => rule_files(dir)?,
@@ -545,16 +551,29 @@ impl RuleSet {
         let extra = crate::parallel::map(&files, |path| {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::file(path, format!("cannot read rule file: {e}")))?;
-            Rule::parse(path, &text, migration)
+            Rule::load(path, &text, migration)
         });
-        let mut by_id: BTreeMap<String, Rule> = BTreeMap::new();
-        for rule in builtin.into_iter().chain(extra) {
-            let rule = rule?;
-            by_id.insert(rule.id.clone(), rule);
+        let mut by_id: BTreeMap<String, Loaded> = BTreeMap::new();
+        for loaded in builtin.into_iter().chain(extra) {
+            let loaded = loaded?;
+            by_id.insert(loaded.id().to_string(), loaded);
         }
-        Ok(RuleSet {
-            rules: by_id.into_values().collect(),
-        })
+        let mut set = RuleSet::default();
+        for loaded in by_id.into_values() {
+            match loaded {
+                Loaded::Rule(rule) => set.rules.push(*rule),
+                Loaded::Skipped { id, lacks } => set.skipped.push((id, lacks)),
+            }
+        }
+        Ok(set)
+    }
+
+    /// One note per skipped rule, naming what the migration lacks.
+    pub fn skipped_notes(&self) -> Vec<String> {
+        self.skipped
+            .iter()
+            .map(|(id, lacks)| format!("rule `{id}` skipped: it needs {lacks}"))
+            .collect()
     }
 
     /// The rules of one step.
@@ -566,6 +585,7 @@ impl RuleSet {
                 .filter(|r| r.step == step)
                 .cloned()
                 .collect(),
+            skipped: self.skipped.clone(),
         }
     }
 
@@ -594,15 +614,66 @@ fn rule_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// A rule file read against a migration.
+pub enum Loaded {
+    Rule(Box<Rule>),
+    /// The rule needs what the migration lacks (`lacks` says what).
+    Skipped {
+        id: String,
+        lacks: String,
+    },
+}
+
+impl Loaded {
+    fn id(&self) -> &str {
+        match self {
+            Loaded::Rule(r) => &r.id,
+            Loaded::Skipped { id, .. } => id,
+        }
+    }
+}
+
 impl Rule {
+    /// Compiles a rule; one needing what the migration lacks is an error naming both.
     pub fn parse(path: &Path, text: &str, migration: &Migration) -> Result<Rule> {
+        match Rule::load(path, text, migration)? {
+            Loaded::Rule(rule) => Ok(*rule),
+            Loaded::Skipped { id, lacks } => Err(Error::file(
+                path,
+                format!("rule `{id}` needs {lacks} (migration {})", migration.source),
+            )),
+        }
+    }
+
+    /// Compiles a rule, or says what it needs that the migration lacks.
+    pub fn load(path: &Path, text: &str, migration: &Migration) -> Result<Loaded> {
         let spec: RuleSpec =
             serde_saphyr::from_str(text).map_err(|e| yaml_error(path, text, &e))?;
+        if let Some(lacks) = spec.lacks(text, migration) {
+            return Ok(Loaded::Skipped { id: spec.id, lacks });
+        }
         spec.compile(path, text, migration)
+            .map(|r| Loaded::Rule(Box::new(r)))
     }
 }
 
 impl RuleSpec {
+    /// What the rule needs that the migration lacks: an environment it names, or a label or
+    /// credentials its templates use.
+    fn lacks(&self, text: &str, migration: &Migration) -> Option<String> {
+        let named = self.environment.iter().chain(
+            self.prove
+                .iter()
+                .flat_map(|p| p.environments.iter().flatten()),
+        );
+        if let Some(env) = named.clone().find(|e| !migration.envs.contains_key(e)) {
+            return Some(format!(
+                "environment `{env}`, which the migration does not declare"
+            ));
+        }
+        crate::template::lacks(text, migration)
+    }
+
     fn compile(self, path: &Path, text: &str, migration: &Migration) -> Result<Rule> {
         let bad = |key: &str, message: String| {
             let offset = text.find(&format!("{key}:")).unwrap_or(0);
@@ -860,7 +931,7 @@ mod tests {
 
     #[test]
     fn builtin_rules_load() {
-        let set = RuleSet::load(None, &migration()).expect("built-in rules compile");
+        let set = RuleSet::load(None, &migration(), true).expect("built-in rules compile");
         assert_eq!(set.rules.len(), BUILTIN.len());
         assert!(set.get("login-registry-params").is_some());
     }

@@ -109,6 +109,7 @@ fn run_case(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> 
 fn run_classification(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> {
     let only = RuleSet {
         rules: vec![rule.clone()],
+        skipped: Vec::new(),
     };
     let tree = Tree::walk(&case.join("tree"))?;
     let selection = Selection {
@@ -157,6 +158,7 @@ fn run_classification(case: &Path, rule: &Rule, migration: &Migration) -> Result
 pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> {
     let only = RuleSet {
         rules: vec![rule.clone()],
+        skipped: Vec::new(),
     };
     let selection = Selection {
         step: rule.step,

@@ -126,7 +126,7 @@ fn subject(rule: &str, envs: Envs, edits: &[&Edit], migration: &Migration) -> St
         .envs
         .iter()
         .filter(|(env, _)| envs.contains(**env))
-        .flat_map(|(_, m)| [&m.credentials.username_var, &m.credentials.password_var])
+        .flat_map(|(_, m)| m.credential_vars())
         .filter(|v| names(v))
         .map(String::as_str)
         .collect();

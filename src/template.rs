@@ -88,8 +88,8 @@ fn render_piece(piece: &Piece, scope: &Scope<'_>) -> Option<String> {
         Piece::Registry => scope.registry?.to_string(),
         Piece::Host => scope.registry?.host.clone(),
         Piece::Env => scope.env.name().to_string(),
-        Piece::Username => env.credentials.username_var.clone(),
-        Piece::Password => env.credentials.password_var.clone(),
+        Piece::Username => env.credentials.as_ref()?.username_var.clone(),
+        Piece::Password => env.credentials.as_ref()?.password_var.clone(),
         Piece::Label { label, field } => {
             let r = env.registries.get(label)?;
             match field {
@@ -109,6 +109,53 @@ fn render_piece(piece: &Piece, scope: &Scope<'_>) -> Option<String> {
             },
         )?,
     })
+}
+
+/// What `text`'s placeholders need that `migration` lacks, said for a note: a registry label
+/// or credentials some environment does not define, or an environment it does not declare
+/// (`${production.…}`). `None` when it has everything. Syntax is checked by [`Template::parse`].
+pub fn lacks(text: &str, migration: &Migration) -> Option<String> {
+    let mut rest = text;
+    while let Some(open) = rest.find("${") {
+        let after = &rest[open + 2..];
+        let close = after.find('}')?;
+        if let Some(why) = lacks_one(&after[..close], migration) {
+            return Some(why);
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
+fn lacks_one(name: &str, migration: &Migration) -> Option<String> {
+    const HEADS: &[&str] = &["registry", "host", "env", "registries", "credentials"];
+    let (envs, name): (Vec<Env>, &str) = match name.split_once('.') {
+        Some((head, rest)) if !HEADS.contains(&head) => {
+            match migration.envs.keys().find(|e| e.name() == head) {
+                Some(env) => (vec![*env], rest),
+                None => return Some(format!("environment `{head}`, which it does not declare")),
+            }
+        }
+        _ => (migration.envs.keys().copied().collect(), name),
+    };
+    let parts: Vec<&str> = name.split('.').collect();
+    for env in envs {
+        let m = migration.env(env)?;
+        match parts.as_slice() {
+            ["registries", label, _] if !m.registries.contains_key(*label) => {
+                return Some(format!(
+                    "registry label `{label}`, which environment `{env}` does not define"
+                ));
+            }
+            ["credentials", _] if m.credentials.is_none() => {
+                return Some(format!(
+                    "credentials, which environment `{env}` does not name"
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn placeholder(name: &str, migration: &Migration) -> Result<Piece, String> {
@@ -193,6 +240,28 @@ mod tests {
         assert_eq!(
             stg.as_deref(),
             Some("{{ quay_io_stg_username }} quay.io/fedora-testing-candidate")
+        );
+    }
+
+    #[test]
+    fn what_a_template_needs_and_the_migration_lacks() {
+        let one = Migration::parse(
+            std::path::Path::new("m.yaml"),
+            "version: 1\nenvironments:\n  live:\n    registries:\n      main: {from: k8s.gcr.io, to: registry.k8s.io}\n",
+        )
+        .expect("a one-line migration");
+        assert_eq!(lacks("${registry} ${registries.main.to}", &one), None);
+        assert_eq!(
+            lacks("x ${registries.candidate.to}", &one).as_deref(),
+            Some("registry label `candidate`, which environment `live` does not define")
+        );
+        assert_eq!(
+            lacks("{{ ${credentials.username_var} }}", &one).as_deref(),
+            Some("credentials, which environment `live` does not name")
+        );
+        assert_eq!(
+            lacks("${production.registries.main.to}", &one).as_deref(),
+            Some("environment `production`, which it does not declare")
         );
     }
 

@@ -450,6 +450,7 @@ fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
             dir,
             "--migration",
             m,
+            "--builtin-rules",
             "--env",
             "staging",
             "-q"
@@ -466,6 +467,7 @@ fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
             dir,
             "--migration",
             m,
+            "--builtin-rules",
             "--env",
             "production",
             "-q"
@@ -477,7 +479,7 @@ fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
     // The candidate line agrees in both environments and collapses; the stable one still differs.
     let expected = "\ncontainer.source_registry = quay.io/fedora-candidate\n{% if env == 'staging' %}\ncontainer.destination_registry = quay.io/fedora-testing\n{% else %}\ncontainer.destination_registry = quay.io/fedora\n{% endif %}\n";
     assert!(done.contains(expected), "{done}");
-    succeeds(&["plan", "-C", dir, "--migration", m]);
+    succeeds(&["plan", "-C", dir, "--migration", m, "--builtin-rules"]);
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn another_migration_file_leaks_nothing_of_the_default() {
     let migration = repo_path("fixtures/migrations/example-port.yaml");
     let dir = root.to_str().expect("utf-8 path");
     let m = migration.to_str().expect("path");
-    succeeds(&["apply", "-C", dir, "--migration", m]);
+    succeeds(&["apply", "-C", dir, "--migration", m, "--builtin-rules"]);
     let diff = git(&root, &["diff", "-U0"]);
     let added: Vec<&str> = diff
         .lines()
@@ -133,8 +133,8 @@ fn another_migration_file_leaks_nothing_of_the_default() {
         diff.contains("+container.source_registry = registry.example.com:5000/fedora/candidate"),
         "{diff}"
     );
-    succeeds(&["plan", "-C", dir, "--migration", m]);
-    let proven = succeeds(&["verify", "-C", dir, "--migration", m]);
+    succeeds(&["plan", "-C", dir, "--migration", m, "--builtin-rules"]);
+    let proven = succeeds(&["verify", "-C", dir, "--migration", m, "--builtin-rules"]);
     assert!(proven.stdout.ends_with(" 0 failed\n"), "{}", proven.stdout);
     oracle(before.path(), &root, &migration);
 }

@@ -50,7 +50,7 @@ fn prove(before: &[(&str, &str)], after: &[(&str, &str)], edits: &[Edit], envs: 
         &project(after),
         edits,
         &migration,
-        &RuleSet { rules: Vec::new() },
+        &RuleSet::default(),
         envs,
     )
     .expect("proof runs")

@@ -27,16 +27,16 @@ fn oracle(script: &str, args: &[&Path]) {
 fn apply_and_check(root: &Path, migration: &Path) {
     let dir = root.to_str().expect("utf-8 path");
     let m = migration.to_str().expect("utf-8 path");
-    succeeds(&["apply", "-C", dir, "--migration", m]);
-    let verify = succeeds(&["verify", "-C", dir, "--migration", m]);
+    succeeds(&["apply", "-C", dir, "--migration", m, "--builtin-rules"]);
+    let verify = succeeds(&["verify", "-C", dir, "--migration", m, "--builtin-rules"]);
     assert!(verify.stdout.ends_with(" 0 failed\n"), "{}", verify.stdout);
-    let check = succeeds(&["check", "-C", dir, "--migration", m]);
+    let check = succeeds(&["check", "-C", dir, "--migration", m, "--builtin-rules"]);
     assert!(
         check.stdout.ends_with(common::CLEAN_CHECK),
         "{}",
         check.stdout
     );
-    common::nothing_pending(&["-C", dir, "--migration", m]);
+    common::nothing_pending(&["-C", dir, "--migration", m, "--builtin-rules"]);
 }
 
 /// The registry-root lines the migration changed.

@@ -10,7 +10,7 @@ use regshift::ruletest;
 #[test]
 fn every_rule_fixture_passes_and_is_idempotent() {
     let migration = Migration::embedded().expect("default migration");
-    let rules = RuleSet::load(None, &migration).expect("built-in rules");
+    let rules = RuleSet::load(None, &migration, true).expect("built-in rules");
     let outcomes = ruletest::run_all(&common::repo_path("fixtures/rules"), &rules, &migration)
         .expect("fixtures run");
     let failures: Vec<String> = outcomes
@@ -29,7 +29,7 @@ fn every_rule_fixture_passes_and_is_idempotent() {
 #[test]
 fn a_wrong_claims_list_fails_its_classification_fixture() {
     let migration = Migration::embedded().expect("default migration");
-    let rules = RuleSet::load(None, &migration).expect("built-in rules");
+    let rules = RuleSet::load(None, &migration, true).expect("built-in rules");
     let case = common::copy_tree(&common::repo_path(
         "fixtures/rules/keep-flatpak-static-files/included",
     ));
@@ -52,7 +52,7 @@ fn a_wrong_claims_list_fails_its_classification_fixture() {
 #[test]
 fn a_wrong_after_tree_fails_its_fixture() {
     let migration = Migration::embedded().expect("default migration");
-    let rules = RuleSet::load(None, &migration).expect("built-in rules");
+    let rules = RuleSet::load(None, &migration, true).expect("built-in rules");
     let case = common::copy_tree(&common::repo_path("fixtures/rules/osbs-reactor-registry"));
     let after = case.path().join("after/inventory/group_vars/osbs_masters");
     let text = std::fs::read_to_string(&after)

@@ -230,6 +230,9 @@ impl<'m> Planner<'m> {
             found.extend(one.found);
         }
         out.notes.extend(self.not_found(&found, claiming));
+        let skipped = self.rules.skipped_notes();
+        out.notes
+            .extend(skipped.into_iter().map(|m| Note::new(".", m)));
         for (path, why) in self.project.playbooks().unknown() {
             out.notes.push(Note::new(
                 path,

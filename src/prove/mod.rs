@@ -731,8 +731,7 @@ fn line_failure(
 fn registry_words(migration: &Migration) -> Vec<String> {
     let mut words = registry_hosts(migration);
     for m in migration.envs.values() {
-        words.push(m.credentials.username_var.clone());
-        words.push(m.credentials.password_var.clone());
+        words.extend(m.credential_vars().into_iter().cloned());
     }
     words
 }

@@ -117,7 +117,7 @@ fn needs_a_human(out: &mut String, pr: &PullRequest<'_>) {
     let mut secrets = Vec::new();
     for env in pr.envs.iter() {
         if let Some(m) = pr.migration.envs.get(&env) {
-            for var in [&m.credentials.username_var, &m.credentials.password_var] {
+            for var in m.credential_vars() {
                 if pr.plan.edits.iter().any(|e| e.new.contains(var.as_str())) {
                     secrets.push(format!("`{var}` ({env})"));
                 }
