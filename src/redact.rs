@@ -32,6 +32,20 @@ pub fn is_secret(key: &str, value: &str) -> bool {
     names_secret(key) && literal(value.trim().trim_matches(['"', '\'']))
 }
 
+/// Whether a value found under a secret key would show a secret: a literal, not a Jinja
+/// expression, and not only placeholders for undefined variables (`<user>:<password>`, what a
+/// proof renders for the vault's variables).
+pub fn shows_secret(value: &str) -> bool {
+    static PLACEHOLDER: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"<[A-Za-z_][A-Za-z0-9_]*>").ok());
+    let value = value.trim();
+    let rest = PLACEHOLDER.as_ref().map_or_else(
+        || value.to_string(),
+        |re| re.replace_all(value, "").into_owned(),
+    );
+    literal(value) && rest.chars().any(char::is_alphanumeric)
+}
+
 /// A value that would be shown as written: not empty, not a Jinja expression, not a structure
 /// (its own keys are judged one by one), not a boolean or null.
 fn literal(value: &str) -> bool {
@@ -511,6 +525,15 @@ mod tests {
             "{% if password == 'x' %}",
             "a Jinja test is no value"
         );
+    }
+
+    #[test]
+    fn placeholders_and_expressions_under_a_secret_key_show() {
+        assert!(shows_secret("bob:hunter2"));
+        assert!(!shows_secret("<quay_io_username>:<quay_io_password>"));
+        assert!(!shows_secret("{{ quay_io_password }}"));
+        assert!(shows_secret("<user>:hunter2"));
+        assert!(!shows_secret(""));
     }
 
     #[test]

@@ -144,13 +144,9 @@ fn a_proof_failure_never_shows_a_decoded_auth() {
     );
     let verify = assert_hidden(&["verify", "-C", dir, "--env", "staging"]);
     assert_eq!(verify.code, 1, "verify: the proof fails: {}", verify.stderr);
-    assert!(
-        verify
-            .stdout
-            .contains("auth: expected <redacted>, got <redacted>"),
-        "{}",
-        verify.stdout
-    );
+    // What is expected is only the vault variables' names; what is there is a secret.
+    let said = "auth: expected <quay_io_stg_username>:<quay_io_stg_password>, got <redacted>";
+    assert!(verify.stdout.contains(said), "{}", verify.stdout);
     for format in ["text", "json", "sarif", "github"] {
         let run = assert_hidden(&["check", "-C", dir, "--env", "staging", "--format", format]);
         assert_eq!(run.code, 1, "{format}: the proof fails: {}", run.stderr);

@@ -47,14 +47,15 @@ impl Failure {
         crate::report::printable(&line).into_owned()
     }
 
-    /// The failure as it may be shown: a place under a key naming a secret shows `<redacted>`
-    /// for both values (a dockercfg `auth` is compared decoded, `user:password`); any other
-    /// value is redacted as a line would be (`+password: x`, an error's excerpt).
+    /// The failure as it may be shown: at a place under a key naming a secret, a literal value
+    /// shows `<redacted>` (a dockercfg `auth` is compared decoded, `user:password`), while a
+    /// Jinja expression or the placeholders of undefined variables show; any other value is
+    /// redacted as a line would be (`+password: x`, an error's excerpt).
     fn redacted(mut self) -> Self {
         if crate::redact::path_names_secret(&self.what) {
             for v in [&mut self.expected, &mut self.got] {
-                if !v.is_empty() && !matches!(v.as_str(), "nothing there" | "not in the rendering")
-                {
+                let said = matches!(v.as_str(), "nothing there" | "not in the rendering");
+                if !said && crate::redact::shows_secret(v) {
                     *v = crate::redact::REDACTED.to_string();
                 }
             }
