@@ -39,6 +39,7 @@ fn edit(path: &str, text: &str, old: &str, new: &str, envs: Envs) -> Edit {
         envs,
         context: None,
         secret: false,
+        target: None,
     }
 }
 

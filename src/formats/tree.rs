@@ -332,6 +332,28 @@ impl TreePath {
         })
     }
 
+    /// The path to the mapping holding the last key, and that key, when the last step is one
+    /// plain key (no `*`, `a|b`, filter or embedded document anywhere): where a missing value
+    /// can be added. `None` as the parent means the document itself.
+    pub fn parent_and_key(&self) -> Option<(Option<TreePath>, String)> {
+        let plain = |s: &Step| matches!(s.segment, Segment::Key(_)) && s.filters.is_empty();
+        if !self.steps.iter().all(plain) {
+            return None;
+        }
+        let (last, parent) = self.steps.split_last()?;
+        let Segment::Key(key) = &last.segment else {
+            return None;
+        };
+        let parent = (!parent.is_empty()).then(|| TreePath {
+            steps: parent.to_vec(),
+            source: self
+                .source
+                .rsplit_once('.')
+                .map_or_else(String::new, |(p, _)| p.to_string()),
+        });
+        Some((parent, key.clone()))
+    }
+
     /// The path up to its first `::` and the path inside that embedded document, when it steps
     /// into one.
     pub fn split_embedded(&self) -> Option<(TreePath, TreePath)> {

@@ -56,6 +56,20 @@ pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Vec<Node>> {
     Ok(builder.docs)
 }
 
+/// An empty value (`key:`) is reported where its key ends; it is written after the colon
+/// (where an edit inserts a value), so that is its place.
+fn after_colon(text: &str, span: Range<usize>) -> Range<usize> {
+    let rest = text.get(span.start..).unwrap_or("");
+    let spaces = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    match rest[spaces..].starts_with(':') {
+        true => {
+            let at = span.start + spaces + 1;
+            at..at
+        }
+        false => span,
+    }
+}
+
 fn char_to_byte(text: &str, chars: usize) -> usize {
     text.char_indices()
         .nth(chars)
@@ -72,6 +86,13 @@ struct Builder<'t> {
 }
 
 impl Builder<'_> {
+    /// Whether the next node is a mapping's value (its key already pushed).
+    fn at_value(&self) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|(is_map, _, _, children)| *is_map && children.len() % 2 == 1)
+    }
+
     fn event(&mut self, event: Event<'_>, span: Range<usize>) {
         let opens = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
         if opens && self.stack.len() >= crate::formats::MAX_NESTING {
@@ -130,6 +151,11 @@ impl Builder<'_> {
                     decode_block(self.original, span.clone())
                 } else {
                     decode(self.original.get(span.clone()).unwrap_or(""), style)
+                };
+                let span = if style == Style::Plain && span.is_empty() && self.at_value() {
+                    after_colon(self.original, span)
+                } else {
+                    span
                 };
                 self.push(Node::Scalar(Scalar { span, style, value }));
             }

@@ -6,6 +6,7 @@
 //! → splices applied in memory → the result re-parsed with the same locators (an edit must never
 //! break a file) → kept for `apply` to write.
 
+mod exact;
 mod ini_rules;
 mod tree_rules;
 
@@ -43,6 +44,9 @@ pub struct Edit {
     pub context: Option<Context>,
     /// The old or new value is a literal secret: displays show `<redacted>`.
     pub secret: bool,
+    /// The scalar (key or value) the edit changes, when it changes one: re-parsed, the file
+    /// may differ there and nowhere else (`exact`).
+    pub target: Option<Range<usize>>,
 }
 
 impl Edit {
@@ -503,6 +507,7 @@ impl Site<'_> {
             envs: self.envs,
             context,
             secret: false,
+            target: None,
         }
     }
 
@@ -658,7 +663,14 @@ impl Planner<'_> {
             .copied()
             .filter(|r| !matches!(r.action, Action::Classify { .. }))
             .collect();
-        recheck(path, &new_text, &editing, self.vars.selector())?;
+        recheck(
+            path,
+            &new_text,
+            &editing,
+            self.vars.selector(),
+            &docs,
+            &edits,
+        )?;
         // A template regshift edits must parse as one (an unclosed `{% if %}` would otherwise
         // only show when the proof renders it).
         if src.is_template() {
@@ -761,27 +773,39 @@ fn splice_all(src: &Source<'_>, edits: &[Edit]) -> Result<String> {
     })
 }
 
-/// An edited file must still parse with every locator that read it.
+/// An edited file must still parse with every locator that read it, and a parsed document
+/// must differ from the original exactly at the edits (`exact`).
 fn recheck(
     path: &str,
     new_text: &str,
     rules: &[&Rule],
     selector: &crate::migration::Selector,
+    old: &BTreeMap<u8, Doc>,
+    edits: &[Edit],
 ) -> Result<()> {
     let src = Source {
         path,
         text: new_text,
         jinja: Structure::of(new_text, selector),
     };
+    let mut checked = std::collections::BTreeSet::new();
     for rule in rules {
-        parse_doc(rule.format, &src).map_err(|e| match e {
+        let located = |e: Error| match e {
             Error::At { path, at, message } => Error::At {
                 path,
                 at,
                 message: format!("after rule `{}`: {message}", rule.id),
             },
             other => other,
-        })?;
+        };
+        let new = parse_doc(rule.format, &src).map_err(located)?;
+        let key = rule.format as u8;
+        if let (Doc::Tree(new), Some(Doc::Tree(old))) = (&new, old.get(&key))
+            && checked.insert(key)
+        {
+            let all: Vec<&Edit> = edits.iter().collect();
+            exact::check(path, new_text, old, new, &all).map_err(located)?;
+        }
     }
     Ok(())
 }

@@ -36,7 +36,13 @@ impl Planner<'_> {
     ) -> Result<()> {
         // A place shared by several documents (TOML is read once per environment) is one place.
         let mut seen = std::collections::BTreeSet::new();
-        for hit in self.hits(src, nodes, rule)? {
+        let hits = self.hits(src, nodes, rule)?;
+        if hits.is_empty()
+            && let Action::Fixed { env, value } = &rule.action
+        {
+            edits.extend(self.add_missing(src, nodes, rule, *env, value, notes)?);
+        }
+        for hit in hits {
             if !seen.insert((
                 hit.key.as_ref().map(|k| k.span.start),
                 hit.value.span().start,
@@ -360,11 +366,13 @@ impl Planner<'_> {
                 } else {
                     r.end
                 };
-                Some(site.edit(
+                let mut edit = site.edit(
                     scalar.span.start + r.start..scalar.span.start + end,
                     target(to, context)?,
                     Some(context),
-                ))
+                );
+                edit.target = Some(scalar.span.clone());
+                Some(edit)
             })
             .collect()
     }
@@ -403,6 +411,97 @@ impl Planner<'_> {
         let mut edit = replace(site, sibling, &value, in_flow, None);
         edit.secret = redact::is_secret(key, &sibling.value) || redact::is_secret(key, &value);
         Some(edit)
+    }
+
+    /// A fixed value whose key is missing from its mapping: the key is added after the
+    /// mapping's last entry, indented as its keys, quoted as its last value (SPEC §4: a fixed
+    /// value for a missing key). Only for a plain dotted `select` in a block mapping of YAML,
+    /// where every selected environment gets the same value.
+    fn add_missing(
+        &self,
+        src: &Source<'_>,
+        nodes: &[Node],
+        rule: &Rule,
+        env: Option<Env>,
+        template: &Template,
+        notes: &mut Vec<Note>,
+    ) -> Result<Vec<Edit>> {
+        let (Some(path), true) = (&rule.path, rule.format == crate::rules::Format::Yaml) else {
+            return Ok(Vec::new());
+        };
+        let Some((parent, key)) = path.parent_and_key() else {
+            return Ok(Vec::new());
+        };
+        let parents: Vec<Node> = match parent {
+            None => nodes.to_vec(),
+            Some(p) => p
+                .find(
+                    std::path::Path::new(src.path),
+                    src.text,
+                    &src.jinja.masked,
+                    nodes,
+                )?
+                .into_iter()
+                .map(|h| h.value)
+                .collect(),
+        };
+        let envs = env.map_or(self.selection.envs, Envs::only);
+        let values: PerEnv<String> = envs
+            .iter()
+            .filter_map(|e| Some((e, template.render(&self.scope(e, None))?)))
+            .collect();
+        let Some(value) = one_value(&values) else {
+            return Ok(Vec::new());
+        };
+        let site = Site { src, rule, envs };
+        let mut out = Vec::new();
+        for parent in parents {
+            let Node::Mapping {
+                entries,
+                flow: false,
+                ..
+            } = &parent
+            else {
+                continue;
+            };
+            let (Some((first, _)), Some((_, last))) = (entries.first(), entries.last()) else {
+                continue;
+            };
+            let line_start = |at: usize| src.text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let indent = first.span().start - line_start(first.span().start);
+            let after = last.span().end;
+            // Added on a line of its own after the last entry, where every selected environment
+            // renders (not inside another environment's `{% if %}` branch).
+            let (at, lead) = match src.text[after..].find('\n') {
+                Some(nl) => (after + nl + 1, ""),
+                None => (src.text.len(), "\n"),
+            };
+            if !envs.iter().all(|e| {
+                src.jinja
+                    .envs_at(at.min(src.text.len().saturating_sub(1)))
+                    .contains(e)
+            }) {
+                notes.push(site.note(format!(
+                    "`{key}` is missing and cannot be added where every environment renders it"
+                )));
+                continue;
+            }
+            let style = last.as_scalar().map_or(Style::Plain, |s| s.style);
+            let style = if style == Style::Block {
+                Style::Plain
+            } else {
+                style
+            };
+            let text = format!(
+                "{lead}{}{key}: {}\n",
+                " ".repeat(indent),
+                yaml::encode(&value, style, false)
+            );
+            let mut edit = site.edit(at..at, text, None);
+            edit.target = Some(at..at);
+            out.push(edit);
+        }
+        Ok(out)
     }
 
     fn fixed(
@@ -526,8 +625,16 @@ fn replace(
         ),
         style => yaml::encode(value, style, in_flow),
     };
+    // An empty value (`key:`) sits right after its colon: the new one needs a space before it.
+    let encoded = match scalar.span.is_empty() && site.src.text[..scalar.span.start].ends_with(':')
+    {
+        true => format!(" {encoded}"),
+        false => encoded,
+    };
     let (range, new) = narrow_to_quotes(site.src.text, scalar, encoded);
-    site.edit(range, new, context)
+    let mut edit = site.edit(range, new, context);
+    edit.target = Some(scalar.span.clone());
+    edit
 }
 
 /// When the new text keeps the scalar's quotes, the edit covers only what lies between them, so

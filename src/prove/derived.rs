@@ -26,7 +26,7 @@ use crate::ansible::EnvVars;
 use crate::ansible::origins::Origin;
 use crate::error::Position;
 use crate::formats::jinja::{self, Envs};
-use crate::formats::tree::{Leaf, Node};
+use crate::formats::tree::{Leaf, Node, Style};
 use crate::formats::{ini, json, toml, yaml};
 use crate::migration::{Env, Selector};
 use crate::plan::Edit;
@@ -112,10 +112,13 @@ impl Derived<'_> {
         };
         edits
             .filter(|&i| self.edits[i].envs.contains(env))
-            .map(|i| Pair {
-                edit: i,
-                old: rendered(self.before.vars, &self.edits[i].old),
-                new: rendered(self.after.vars, &self.edits[i].new),
+            .map(|i| {
+                let e = &self.edits[i];
+                Pair {
+                    edit: i,
+                    old: rendered(self.before.vars, &e.old),
+                    new: rendered(self.after.vars, value_written(e)),
+                }
             })
             .filter(|p| p.old != p.new)
             .collect()
@@ -281,7 +284,7 @@ impl Derived<'_> {
             .map(|&i| Pair {
                 edit: i,
                 old: self.edits[i].old.clone(),
-                new: self.edits[i].new.clone(),
+                new: value_written(&self.edits[i]).to_string(),
             })
             .filter(|p| p.old != p.new)
             .collect();
@@ -368,7 +371,14 @@ impl Derived<'_> {
             ) else {
                 continue;
             };
-            let expected = replace(&old, &pairs, Direction::Forward);
+            // One edit writing the whole value (an empty, null or missing one included): the
+            // new value is its text; else the old value with each edit's text done.
+            let expected = match pairs.as_slice() {
+                [one] if old == one.old || old_value.trim() == self.edits[one.edit].old.trim() => {
+                    one.new.clone()
+                }
+                _ => replace(&old, &pairs, Direction::Forward),
+            };
             report.checks += 1;
             *report.checks_by_env.entry(env).or_default() += 1;
             if new == expected {
@@ -477,7 +487,8 @@ fn scalar_with_span(node: &Node, span: &std::ops::Range<usize>, text: &str) -> O
         budget = budget.checked_sub(1)?;
         match n {
             Node::Scalar(s) if &s.span == span => {
-                return Some(if s.value.is_empty() {
+                // An empty quoted value is empty (`''`), not its quotes.
+                return Some(if s.value.is_empty() && s.style == Style::Block {
                     text.get(span.clone()).unwrap_or_default().to_string()
                 } else {
                     s.value.clone()
@@ -525,6 +536,15 @@ enum Direction {
 
 /// `text` with every pair's value replaced, leftmost-longest, in one pass (so a replacement is
 /// never replaced again).
+/// The value an edit writes: its text, less the space a value written into an empty one
+/// (`key:` → `key: NEW`) brings after the colon (syntax, not value).
+fn value_written(e: &Edit) -> &str {
+    match e.old.trim().is_empty() {
+        true => e.new.trim_start(),
+        false => &e.new,
+    }
+}
+
 fn replace(text: &str, pairs: &[Pair], direction: Direction) -> String {
     let (from, to): (Vec<&str>, Vec<&str>) = pairs
         .iter()
@@ -791,6 +811,7 @@ mod tests {
             envs: Envs::ALL,
             context: None,
             secret: false,
+            target: None,
         }
     }
 
