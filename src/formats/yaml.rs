@@ -12,6 +12,7 @@ use crate::formats::tree::{Node, Scalar, Style};
 /// Parses every document of `original`, scanning the Jinja-masked `masked` (same length).
 pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Vec<Node>> {
     debug_assert_eq!(original.len(), masked.len());
+    let masked = &tags_in_blocks(original, masked);
     let mut parser = Parser::new_from_str(masked);
     let mut builder = Builder {
         original,
@@ -68,6 +69,67 @@ fn after_colon(text: &str, span: Range<usize>) -> Range<usize> {
         }
         false => span,
     }
+}
+
+/// `masked` with the Jinja tag lines inside block scalars (`shell: |` then `{% for %}`) read as
+/// text again: masking turns them into blank lines, and a block scalar whose first line is
+/// blank but longer than its indentation does not parse, while YAML (and Ansible) read the tag
+/// line as the scalar's first line. Offsets are kept; a tag becomes `x`s.
+fn tags_in_blocks<'m>(original: &str, masked: &'m str) -> std::borrow::Cow<'m, str> {
+    if !original.contains("{%") && !original.contains("{#") {
+        return std::borrow::Cow::Borrowed(masked);
+    }
+    let mut out = masked.as_bytes().to_vec();
+    // The indentation of the line opening the block scalar we are in.
+    let mut block: Option<usize> = None;
+    let mut offset = 0;
+    for line in original.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let content = line.trim_end_matches(['\n', '\r']);
+        let body = content.trim_start_matches(' ');
+        let indent = content.len() - body.len();
+        if body.is_empty() {
+            continue;
+        }
+        if let Some(at) = block {
+            if indent > at {
+                if body.starts_with("{%") || body.starts_with("{#") {
+                    for b in &mut out[start + indent..start + content.len()] {
+                        if *b == b' ' {
+                            *b = b'x';
+                        }
+                    }
+                }
+                continue;
+            }
+            block = None;
+        }
+        if opens_block(&masked[start..start + content.len()]) {
+            block = Some(indent);
+        }
+    }
+    // Only spaces became `x`, at char boundaries of ASCII: the text stays UTF-8.
+    std::borrow::Cow::Owned(String::from_utf8(out).unwrap_or_else(|_| masked.to_string()))
+}
+
+/// Whether a (masked) line ends by opening a block scalar: `key: |`, `- >-`, `key: |2+`, maybe
+/// with a comment after.
+fn opens_block(line: &str) -> bool {
+    let line = match line.find(" #") {
+        Some(at) => &line[..at],
+        None => line,
+    };
+    let line = line.trim_end();
+    let Some(at) = line.rfind(['|', '>']) else {
+        return false;
+    };
+    let indicators = &line[at + 1..];
+    let before = line[..at].trim_end();
+    indicators
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'+' || b == b'-')
+        && (before.ends_with(':') || before.ends_with('-') || before.ends_with("!vault"))
 }
 
 fn char_to_byte(text: &str, chars: usize) -> usize {
@@ -443,6 +505,31 @@ mod tests {
             let got = docs.first().and_then(|d| d.get("k")).and_then(Node::as_scalar).map(|s| s.value.clone());
             proptest::prop_assert_eq!(got.as_deref(), Some(value.as_str()), "{}", text);
         }
+    }
+
+    #[test]
+    fn a_tag_line_opening_a_block_scalar_is_its_text() {
+        let text =
+            "a:\n  shell: |\n    {% for x in y %}\n    echo {{ x }}\n    {% endfor %}\nb: 1\n";
+        let docs = parse(Path::new("p.yml"), text, &crate::formats::jinja::mask(text))
+            .expect("parses as PyYAML does");
+        let shell = docs[0].get("a").and_then(|a| a.get("shell"));
+        let value = shell.and_then(Node::as_scalar).map(|s| s.value.clone());
+        assert_eq!(
+            value.as_deref(),
+            Some("{% for x in y %}\necho {{ x }}\n{% endfor %}\n")
+        );
+        // Outside a block scalar a tag line stays blank (it is no mapping entry).
+        let plain = "a: 1\n{% if x %}\nb: 2\n{% endif %}\n";
+        assert!(
+            parse(
+                Path::new("p.yml"),
+                plain,
+                &crate::formats::jinja::mask(plain)
+            )
+            .is_ok()
+        );
+        assert!(opens_block("  key: |-  # note") && opens_block("- >2") && !opens_block("a: b|c"));
     }
 
     #[test]

@@ -616,6 +616,27 @@ impl Planner<'_> {
                         });
                         continue;
                     }
+                    // A file that does not parse and names no registry of the migration holds
+                    // nothing to edit: a note, and the run goes on (SPEC §5). One that names
+                    // one may need an edit: the run stops, saying why.
+                    Err(e) if !self.names_a_registry(src.text) => {
+                        out.notes.push(Note::new(
+                            path,
+                            format!("not read ({e}); it names no registry of the migration"),
+                        ));
+                        docs.insert(key, Doc::Tree(Vec::new()));
+                        continue;
+                    }
+                    Err(Error::At { path, at, message }) => {
+                        return Err(Error::At {
+                            path,
+                            at,
+                            message: format!(
+                                "{message} (it names a registry of the migration: rule `{}` must read it)",
+                                rule.id
+                            ),
+                        });
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -683,6 +704,16 @@ impl Planner<'_> {
             file,
         });
         Ok(())
+    }
+
+    /// Whether `text` holds a reference of the migration: a literal host, or Jinja beside one
+    /// of the hosts' domains (a host it may build).
+    fn names_a_registry(&self, text: &str) -> bool {
+        !self.finder.find(text).is_empty()
+            || (text.contains("{{")
+                && crate::find::suffixes(&self.migration.from_hosts())
+                    .iter()
+                    .any(|s| text.contains(s.as_str())))
     }
 
     fn scope<'s>(&'s self, env: Env, registry: Option<&'s RegistryRef>) -> Scope<'s> {
