@@ -257,8 +257,9 @@ fn excerpt(tree: &std::path::Path, e: &Error) -> String {
 
 fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
+    let dir = crate::scope::root(&g.dir)?;
     // A write a kill interrupted is finished or undone before anything reads the tree.
-    if let Some(said) = crate::transaction::recover(&g.dir)? {
+    if let Some(said) = crate::transaction::recover(&dir)? {
         let _ = writeln!(anstream::stderr(), "regshift: {said}");
     }
     let migration = match &g.migration {
@@ -275,7 +276,7 @@ fn run(cli: Cli) -> Result<u8> {
     };
     let envs = selected_envs(&g.env, &migration)?;
     let config = Config {
-        tree: g.dir.clone(),
+        tree: dir,
         migration,
         rules,
         step,
@@ -357,12 +358,42 @@ fn emit_notes(config: &Config, plan: &Plan) {
     }
 }
 
+/// A plan where no rule matched anything: exit 2 when no host of the migration occurs either
+/// (SPEC §5: nothing to do is not success by accident), a warning for the hosts that do not.
+fn nothing_to_do(config: &Config, tree: &Tree) -> Result<()> {
+    let absent = crate::scope::absent_hosts(tree, &config.migration);
+    if absent.len() == config.migration.from_hosts().len() {
+        return Err(crate::scope::nothing_here(&config.tree, &config.migration));
+    }
+    warn_absent(config, &absent);
+    Ok(())
+}
+
+fn warn_absent(config: &Config, absent: &[String]) {
+    if let (false, Some(w)) = (config.quiet, crate::scope::absent_warning(absent)) {
+        let _ = writeln!(anstream::stderr(), "{w}");
+    }
+}
+
+/// The `from` hosts no finding names (literal or built by Jinja).
+fn absent_in(config: &Config, found: &[crate::audit::Finding]) -> Vec<String> {
+    config
+        .migration
+        .from_hosts()
+        .into_iter()
+        .filter(|h| !found.iter().any(|f| f.host.split(" | ").any(|x| x == h)))
+        .collect()
+}
+
 fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     if let Some(text) = step_without_edits(config) {
         let _ = write!(anstream::stdout(), "{text}");
         return Ok(0);
     }
-    let (_, plan) = make_plan(config)?;
+    let (tree, plan) = make_plan(config)?;
+    if !plan.matched_anything() {
+        nothing_to_do(config, &tree)?;
+    }
     let text = match format {
         PlanFormat::Diff => colour_diff(&report::diff(&plan, &config.rules)),
         PlanFormat::Json => report::json(&plan, &config.rules, config.step),
@@ -383,6 +414,10 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
     let project = Project::of(&tree, &config.migration.selector);
     let job = audit_job(config, &tree, &project, selection);
     let found = crate::audit::audit(&job, &progress(config))?;
+    if found.is_empty() {
+        return Err(crate::scope::nothing_here(&config.tree, &config.migration));
+    }
+    warn_absent(config, &absent_in(config, &found));
     let text = match format {
         AuditFormat::Table => crate::audit::table(&found),
         AuditFormat::Json => crate::audit::json(&found),
@@ -465,6 +500,10 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
         (audit(), prove_against_head(config, &project))
     };
     let ((plan, found), proof) = (audited?, proof?);
+    if found.is_empty() && !plan.matched_anything() {
+        return Err(crate::scope::nothing_here(&config.tree, &config.migration));
+    }
+    warn_absent(config, &absent_in(config, &found));
     let plan = if config.envs == all.envs {
         plan
     } else {
@@ -610,6 +649,9 @@ fn apply_command(config: &Config, args: ApplyArgs) -> Result<u8> {
         envs: config.envs,
     };
     let done = job.run(&options)?;
+    if !done.plan.matched_anything() {
+        nothing_to_do(config, &Tree::walk(&config.tree)?)?;
+    }
     if !config.quiet && !done.plan.edits.is_empty() {
         let _ = write!(anstream::stdout(), "{}", report::stat(&done.plan));
     }

@@ -24,6 +24,7 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod ruletest;
+pub mod scope;
 pub mod select;
 pub mod series;
 pub mod sites;

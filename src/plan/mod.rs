@@ -109,6 +109,13 @@ pub struct Plan {
     found: BTreeSet<String>,
 }
 
+impl Plan {
+    /// Whether any rule matched anything: an edit, a place kept, a place found.
+    pub fn matched_anything(&self) -> bool {
+        !self.edits.is_empty() || !self.claims.is_empty() || !self.found.is_empty()
+    }
+}
+
 /// What to plan.
 #[derive(Debug, Clone, Copy)]
 pub struct Selection {
@@ -234,6 +241,7 @@ impl<'m> Planner<'m> {
             found.extend(one.found);
         }
         out.notes.extend(self.not_found(&found, claiming));
+        out.found = found;
         let skipped = self.rules.skipped_notes();
         out.notes
             .extend(skipped.into_iter().map(|m| Note::new(".", m)));
@@ -667,7 +675,9 @@ impl Planner<'_> {
                 if found {
                     out.found.insert(rule.id.clone());
                 }
-            } else if edits.len() == before && !self.anchor_present(&src, &docs[&key], rule)? {
+            } else if edits.len() > before || self.anchor_present(&src, &docs[&key], rule)? {
+                out.found.insert(rule.id.clone());
+            } else {
                 out.notes.push(Note::new(
                     path,
                     format!("rule `{}`: `{}` not found", rule.id, rule.select),
