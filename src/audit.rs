@@ -196,14 +196,26 @@ fn scan_tree(
 
 /// The classification rule that claims a reference: those that name lines first, then by id.
 fn classify<'r>(rules: &'r RuleSet, f: &Finding) -> Option<&'r Rule> {
+    classify_line(rules, &f.path, &f.line, &f.host)
+}
+
+/// The classification rule that claims a reference to `host` on `line` of `path` (the text
+/// rules: their files, lines and hosts); inference asks too, so that it never rewrites what a
+/// rule keeps.
+pub fn classify_line<'r>(
+    rules: &'r RuleSet,
+    path: &str,
+    line: &str,
+    host: &str,
+) -> Option<&'r Rule> {
     let claims = |r: &&Rule| match &r.action {
         // A rule placed by meaning claims through the plan, never by its files alone.
         Action::Classify { .. } if r.where_.is_some() => false,
         Action::Classify { lines, hosts } => {
-            r.globs.is_match(&f.path)
-                && lines.as_ref().is_none_or(|re| re.is_match(&f.line))
+            r.globs.is_match(path)
+                && lines.as_ref().is_none_or(|re| re.is_match(line))
                 && (hosts.is_empty()
-                    || f.host.split(" | ").all(|h| {
+                    || host.split(" | ").all(|h| {
                         hosts
                             .iter()
                             .any(|g| crate::ansible::inventory::wildcard(g, h))
@@ -337,6 +349,10 @@ pub fn table(found: &[Finding]) -> String {
     for f in found {
         let envs: Vec<&str> = f.envs.iter().map(|e| e.name()).collect();
         let (class, rule) = match &f.rule {
+            // Rewritten (or kept, an identifier) by `unclaimed: rewrite`, not by a rule.
+            Some((id, class, _)) if id == crate::rules::INFERRED => {
+                (format!("{class:?} (inferred)").to_lowercase(), id.as_str())
+            }
             Some((id, class, step)) => (
                 format!("{class:?} (step {step})").to_lowercase(),
                 id.as_str(),
@@ -377,6 +393,7 @@ pub fn json(found: &[Finding]) -> String {
                 "class": f.rule.as_ref().map_or("unclassified".to_string(), |(_, c, _)| format!("{c:?}").to_lowercase()),
                 "step": f.rule.as_ref().map(|(_, _, s)| *s),
                 "rule": f.rule.as_ref().map(|(id, _, _)| id.clone()),
+                "inferred": f.rule.as_ref().is_some_and(|(id, _, _)| id == crate::rules::INFERRED),
             })
         })
         .collect();

@@ -480,6 +480,41 @@ pub enum Action {
         lines: Option<regex::Regex>,
         hosts: Vec<String>,
     },
+    /// Rewrite every reference no other rule claims by the context its syntax shows
+    /// (`unclaimed: rewrite`; the rule [`INFERRED`], made from the migration, not from a file).
+    Infer,
+}
+
+/// The id of the inferred-rewrite rule.
+pub const INFERRED: &str = "inferred";
+
+/// The rule `unclaimed: rewrite` adds: every file, step 2, class rewrite.
+fn inferred_rule() -> Rule {
+    let mut globs = GlobSetBuilder::new();
+    if let Ok(all) = Glob::new("**") {
+        globs.add(all);
+    }
+    Rule {
+        id: INFERRED.to_string(),
+        why: "No rule claims this reference, and the migration says `unclaimed: rewrite`: it is \
+              rewritten by the context its syntax shows (an image reference gets the new registry \
+              and namespace, a URL too, an API URL and a bare host the new host)."
+            .to_string(),
+        step: 2,
+        class: Class::Rewrite,
+        format: Format::Text,
+        files: vec!["**".to_string()],
+        globs: globs.build().unwrap_or_else(|_| GlobSet::empty()),
+        path: None,
+        select: String::new(),
+        action: Action::Infer,
+        proofs: Vec::new(),
+        traced: None,
+        where_: None,
+        needle: None,
+        source: PathBuf::from("<unclaimed: rewrite>"),
+        text: String::new(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -557,6 +592,11 @@ impl RuleSet {
         for loaded in builtin.into_iter().chain(extra) {
             let loaded = loaded?;
             by_id.insert(loaded.id().to_string(), loaded);
+        }
+        if migration.unclaimed == crate::migration::Unclaimed::Rewrite {
+            by_id
+                .entry(INFERRED.to_string())
+                .or_insert_with(|| Loaded::Rule(Box::new(inferred_rule())));
         }
         let mut set = RuleSet::default();
         for loaded in by_id.into_values() {

@@ -7,6 +7,7 @@
 //! break a file) → kept for `apply` to write.
 
 mod exact;
+mod infer;
 mod ini_rules;
 mod tree_rules;
 
@@ -168,6 +169,9 @@ pub struct Planner<'m> {
     deployed: BTreeSet<(String, String)>,
     /// Who reads the variables of `unread` rules, scanned when first asked.
     readers: std::sync::OnceLock<Readers>,
+    /// The variables the tree uses as a registry prefix (`{{ VAR }}/…`), read on first need
+    /// (inferred rewrites only).
+    prefixes: std::sync::OnceLock<BTreeSet<String>>,
 }
 
 impl<'m> Planner<'m> {
@@ -194,6 +198,7 @@ impl<'m> Planner<'m> {
             traced: BTreeMap::new(),
             deployed: BTreeSet::new(),
             readers: std::sync::OnceLock::new(),
+            prefixes: std::sync::OnceLock::new(),
         };
         let mut traced = trace_rules(&planner);
         traced.extend(follow_includes(&planner));
@@ -608,6 +613,9 @@ impl Planner<'_> {
             .collect();
         let rules = &rules[..];
         for rule in rules {
+            if matches!(rule.action, Action::Infer) {
+                continue; // after the other rules, on what they leave
+            }
             let key = rule.format as u8;
             if let std::collections::btree_map::Entry::Vacant(slot) = docs.entry(key) {
                 match parse_doc(rule.format, &src) {
@@ -684,10 +692,20 @@ impl Planner<'_> {
                 ));
             }
         }
+        let inferring = rules.iter().find(|r| matches!(r.action, Action::Infer));
+        let mut inferred = false;
+        if let Some(rule) = inferring {
+            let found = self.infer(&src, rule, &edits, &mut out.claims, self.prefixes());
+            inferred = !found.is_empty();
+            edits.extend(found);
+        }
         if edits.is_empty() {
             return Ok(());
         }
         let new_text = splice_all(&src, &edits)?;
+        if inferred {
+            infer::check_exact(path, &src, &new_text, &edits)?;
+        }
         // Every locator that edited must still read the file (classifications edit nothing).
         let editing: Vec<&Rule> = rules
             .iter()
@@ -724,6 +742,16 @@ impl Planner<'_> {
                 && crate::find::suffixes(&self.migration.from_hosts())
                     .iter()
                     .any(|s| text.contains(s.as_str())))
+    }
+
+    /// The variables the tree uses as a registry prefix (see `infer`).
+    fn prefixes(&self) -> &BTreeSet<String> {
+        self.prefixes.get_or_init(|| {
+            let view = self.project.view();
+            let texts =
+                crate::parallel::map(&view.files, |f| view.read(f).filter(|t| t.contains("}}/")));
+            infer::prefix_variables(texts.iter().flatten().map(String::as_str))
+        })
     }
 
     fn scope<'s>(&'s self, env: Env, registry: Option<&'s RegistryRef>) -> Scope<'s> {

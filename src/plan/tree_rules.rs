@@ -73,7 +73,7 @@ impl Planner<'_> {
                     });
                     Vec::new()
                 }
-                Action::PerEnv { .. } => Vec::new(),
+                Action::PerEnv { .. } | Action::Infer => Vec::new(),
             };
             edits.extend(found);
         }
@@ -661,7 +661,7 @@ fn narrow_to_quotes(text: &str, scalar: &Scalar, encoded: String) -> (Range<usiz
 
 /// The new text for a reference in `context`; `None` when it must stay (a registry root whose
 /// new registry has a namespace).
-fn target(to: &RegistryRef, context: Context) -> Option<String> {
+pub(super) fn target(to: &RegistryRef, context: Context) -> Option<String> {
     match context {
         Context::Host | Context::ApiUrl => Some(to.host.clone()),
         Context::ImagePrefix | Context::Url => Some(to.to_string()),
@@ -670,7 +670,7 @@ fn target(to: &RegistryRef, context: Context) -> Option<String> {
 }
 
 /// Length of a `:port` at the start of `rest`, or 0.
-fn port_len(rest: &str) -> usize {
+pub(super) fn port_len(rest: &str) -> usize {
     let Some(digits) = rest.strip_prefix(':') else {
         return 0;
     };

@@ -64,7 +64,25 @@ pub(super) fn prove(
         let of_file: Vec<usize> = (0..edits.len())
             .filter(|&i| edits[i].path == file)
             .collect();
-        proof.data_file(file, &of_file, &data_edits, selected, report);
+        if read_as_yaml(file) {
+            proof.data_file(file, &of_file, &data_edits, selected, report);
+        } else {
+            // A script, a document: nothing reads it as values; the file is the spliced text.
+            for &i in &of_file {
+                let how = format!("{file}, read as written (not YAML: text spliced in place)");
+                report.proven.entry(proof.key(i)).or_default().push(how);
+            }
+        }
+    }
+}
+
+/// Whether Ansible reads `file` as YAML data: a playbook, task or vars file (`.yml`,
+/// `.yaml`, `.json`) or an extensionless vars file (`group_vars/all`).
+fn read_as_yaml(file: &str) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    match name.rsplit_once('.') {
+        Some((_, ext)) => matches!(ext, "yml" | "yaml" | "json"),
+        None => true,
     }
 }
 

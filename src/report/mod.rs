@@ -42,6 +42,9 @@ struct JsonEdit<'a> {
     context: Option<&'static str>,
     environments: Vec<&'static str>,
     why: &'a str,
+    /// Made by `unclaimed: rewrite`, not by a rule: shown `rewrite (inferred)`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    inferred: bool,
 }
 
 #[derive(Serialize)]
@@ -85,6 +88,7 @@ pub fn json(plan: &Plan, rules: &RuleSet, step: u8) -> String {
                 context: e.context.map(|c| c.name()),
                 environments: e.envs.iter().map(|env| env.name()).collect(),
                 why: rule.map_or("", |r| r.why.as_str()),
+                inferred: e.rule == crate::rules::INFERRED,
             }
         })
         .collect();

@@ -64,7 +64,10 @@ fn changes(out: &mut String, pr: &PullRequest<'_>) {
     for spec in pr.series {
         for e in &spec.edits {
             let line = edit_line(pr.plan, e);
-            let (old, new) = shown(e);
+            let (old, mut new) = shown(e);
+            if e.rule == crate::rules::INFERRED {
+                new.push_str(" — rewrite (inferred)");
+            }
             let _ = writeln!(
                 out,
                 "| {} | `{}` | {line} | {} | {} | {} | {} |",
