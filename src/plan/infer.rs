@@ -152,10 +152,16 @@ fn variable_of(head: &str) -> Option<&str> {
     (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
 }
 
-/// The variables the tree uses as a registry prefix: `{{ VAR }}/…`.
+/// The variables the tree uses as a registry prefix: `{{ VAR }}/…` where an image reference
+/// starts (after a space, a quote, `=`, `:` …), never inside a path.
 pub fn prefix_variables<'t>(texts: impl Iterator<Item = &'t str>) -> BTreeSet<String> {
     static USE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}/").ok()
+        // Where an image reference starts (a value, a word): not inside a path
+        // (`/etc/{{ site_name }}/x.conf` uses a name, not a registry).
+        regex::Regex::new(
+            r#"(?m)(?:^|[\s"'=:(\[,])\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}/[A-Za-z0-9]"#,
+        )
+        .ok()
     });
     let Some(re) = USE.as_ref() else {
         return BTreeSet::new();
@@ -169,52 +175,46 @@ pub fn prefix_variables<'t>(texts: impl Iterator<Item = &'t str>) -> BTreeSet<St
         .collect()
 }
 
-/// The span of the YAML/JSON scalar holding `at`, for the exactness check; `None` in other
+/// How a file is read as data, by its name: JSON, YAML (`.yml`, `.yaml`, or no extension, as
+/// group and host variables are), or not at all.
+fn data_format(path: &str) -> Option<bool> {
+    let bare = path.trim_end_matches(".j2");
+    let name = bare.rsplit('/').next().unwrap_or(bare);
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("json") => Some(true),
+        Some("yml" | "yaml") | None => Some(false),
+        Some(_) => None,
+    }
+}
+
+/// `text` parsed as the data it is by its name; `None` when it is not data or does not parse.
+fn parse_data(path: &str, text: &str, masked: &str) -> Option<Vec<crate::formats::tree::Node>> {
+    let p = std::path::Path::new(path);
+    match data_format(path)? {
+        true => crate::formats::json::parse(p, text, masked)
+            .ok()
+            .map(|d| vec![d]),
+        false => crate::formats::yaml::parse(p, text, masked).ok(),
+    }
+}
+
+/// The span of the scalar holding `at` in a data file, for the exactness check; `None` in other
 /// files and outside any scalar (a comment).
 fn scalar_at(src: &Source<'_>, at: usize) -> Option<Range<usize>> {
-    let path = src.path.trim_end_matches(".j2");
-    let docs = if path.ends_with(".json") {
-        vec![
-            crate::formats::json::parse(
-                std::path::Path::new(src.path),
-                src.text,
-                &src.jinja.masked,
-            )
-            .ok()?,
-        ]
-    } else if path.ends_with(".yml") || path.ends_with(".yaml") {
-        crate::formats::yaml::parse(std::path::Path::new(src.path), src.text, &src.jinja.masked)
-            .ok()?
-    } else {
-        return None;
-    };
+    let docs = parse_data(src.path, src.text, &src.jinja.masked)?;
     let doc = docs.iter().find(|d| d.span().contains(&at))?;
     let (_, span) = doc.keys_to(at);
     (span.start <= at && at < span.end.max(span.start + 1)).then_some(span)
 }
 
-/// The exactness check (`exact`) for a YAML/JSON file with inferred edits that no rule of its
-/// format re-parses.
+/// The exactness check (`exact`) for a data file with inferred edits.
 pub(super) fn check_exact(
     path: &str,
     old: &Source<'_>,
     new_text: &str,
     edits: &[Edit],
 ) -> crate::error::Result<()> {
-    let p = std::path::Path::new(path);
-    let bare = path.trim_end_matches(".j2");
-    let parse = |text: &str| {
-        let masked = crate::formats::jinja::mask(text);
-        if bare.ends_with(".json") {
-            crate::formats::json::parse(p, text, &masked)
-                .map(|d| vec![d])
-                .ok()
-        } else if bare.ends_with(".yml") || bare.ends_with(".yaml") {
-            crate::formats::yaml::parse(p, text, &masked).ok()
-        } else {
-            None
-        }
-    };
+    let parse = |text: &str| parse_data(path, text, &crate::formats::jinja::mask(text));
     let (Some(a), Some(b)) = (parse(old.text), parse(new_text)) else {
         return Ok(());
     };

@@ -172,6 +172,8 @@ pub struct Planner<'m> {
     /// The variables the tree uses as a registry prefix (`{{ VAR }}/…`), read on first need
     /// (inferred rewrites only).
     prefixes: std::sync::OnceLock<BTreeSet<String>>,
+    /// The rules include the inferred rule (`unclaimed: rewrite`).
+    infers: bool,
 }
 
 impl<'m> Planner<'m> {
@@ -199,6 +201,10 @@ impl<'m> Planner<'m> {
             deployed: BTreeSet::new(),
             readers: std::sync::OnceLock::new(),
             prefixes: std::sync::OnceLock::new(),
+            infers: rules
+                .rules
+                .iter()
+                .any(|r| matches!(r.action, Action::Infer)),
         };
         let mut traced = trace_rules(&planner);
         traced.extend(follow_includes(&planner));
@@ -565,9 +571,11 @@ impl Planner<'_> {
             .rules
             .rules
             .iter()
-            // Text classification is audit's; a classification by meaning has places to find.
+            // Text classification is audit's; a classification by meaning has places to find
+            // (when claiming, and when inference must leave what it claims).
             .filter(|r| {
-                !matches!(r.action, Action::Classify { .. }) || (claiming && r.where_.is_some())
+                !matches!(r.action, Action::Classify { .. })
+                    || ((claiming || self.infers) && r.where_.is_some())
             })
             // Classifications claim in every step's audit; edits are the selected step's.
             .filter(|r| {
