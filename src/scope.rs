@@ -31,6 +31,10 @@ pub fn root(dir: &Path) -> Result<PathBuf> {
     if !dir.is_dir() {
         return Err(Error::file(dir, "not a directory"));
     }
+    // An unreadable directory is said as such, not searched past.
+    if let Err(e) = std::fs::read_dir(dir) {
+        return Err(Error::file(dir, format!("cannot read: {e}")));
+    }
     let start = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     for candidate in start.ancestors() {
         if is_ansible_root(candidate) {

@@ -114,17 +114,10 @@ fn a_keep_rule_makes_an_exception() {
 #[test]
 fn report_leaves_unclaimed_references_unclassified() {
     let (tree, m) = example();
-    let report = tree.path().join("..").join(format!(
-        "{}-report.yaml",
-        tree.path()
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("t")
-    ));
     let text = std::fs::read_to_string(&m)
         .expect("read")
         .replace("unclaimed: rewrite", "unclaimed: report");
-    std::fs::write(&report, text).expect("write");
+    let report = common::migration_beside(tree.path(), &text);
     let dir = arg(tree.path());
     let audit = regshift(&["audit", "-C", dir, "--migration", arg(&report)]);
     assert_eq!(audit.code, 1, "{}", audit.stdout);

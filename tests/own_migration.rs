@@ -18,14 +18,7 @@ const ONE_LINE: &str = "version: 1\nenvironments:\n  production:\n    registries
 
 fn with_migration(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let tree = copy_tree(&repo_path("fixtures/fedora-mini"));
-    let migration = tree.path().join("..").join(format!(
-        "{}-migration.yaml",
-        tree.path()
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("m")
-    ));
-    std::fs::write(&migration, text).expect("write");
+    let migration = common::migration_beside(tree.path(), text);
     (tree, migration)
 }
 

@@ -72,18 +72,10 @@ fn a_migration_whose_hosts_occur_nowhere_is_refused() {
 #[test]
 fn a_from_host_that_occurs_nowhere_is_a_warning() {
     let tree = copy_tree(&repo_path("fixtures/fedora-mini"));
-    let migration = tree.path().join("..").join(format!(
-        "{}-m.yaml",
-        tree.path()
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("t")
-    ));
-    std::fs::write(
-        &migration,
+    let migration = common::migration_beside(
+        tree.path(),
         "version: 1\nunclaimed: report\nenvironments:\n  production:\n    registries:\n      main: {from: candidate-registry.fedoraproject.org, to: quay.io/x}\n      typo: {from: registyr.example.org, to: quay.io/y}\n",
-    )
-    .expect("write");
+    );
     for command in ["audit", "check"] {
         let run = regshift(&[
             command,

@@ -221,3 +221,12 @@ pub fn nothing_pending(args: &[&str]) {
         again.stderr
     );
 }
+
+/// Writes `text` as a migration file beside the tree at `tree` (outside it, so the walk never
+/// sees it) and returns its path; the caller removes it.
+pub fn migration_beside(tree: &Path, text: &str) -> PathBuf {
+    let name = tree.file_name().and_then(|n| n.to_str()).unwrap_or("tree");
+    let path = tree.with_file_name(format!("{name}-migration.yaml"));
+    std::fs::write(&path, text).expect("write the migration file");
+    path
+}
