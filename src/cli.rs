@@ -305,33 +305,13 @@ fn run(cli: Cli) -> Result<u8> {
 /// Steps 1, 3 and 4 have no edits in this version: say so instead of planning.
 fn step_without_edits(config: &Config) -> Option<String> {
     match config.step {
-        1 => Some(step_one_checklist(&config.migration)),
+        1 => Some(crate::checklist::step_one(&config.migration)),
         3 | 4 => Some(format!(
             "step {}: edits are not implemented yet; `regshift audit` will classify them\n",
             config.step
         )),
         _ => None,
     }
-}
-
-fn step_one_checklist(m: &Migration) -> String {
-    let mut out = String::from("step 1 happens outside the repository:\n");
-    for (env, e) in &m.envs {
-        for r in e.registries.values() {
-            out.push_str(&format!(
-                "- [{env}] create `{}` (replaces {})\n",
-                r.to, r.from
-            ));
-        }
-        // Only what applies: a migration naming no credentials asks for no robot account.
-        if let Some(c) = &e.credentials {
-            out.push_str(&format!(
-                "- [{env}] create a robot account; store it as `{}` / `{}` in the private vars\n",
-                c.username_var, c.password_var
-            ));
-        }
-    }
-    out
 }
 
 /// The tree and the plan of the selected step and environments.
@@ -393,6 +373,11 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     let (tree, plan) = make_plan(config)?;
     if !plan.matched_anything() {
         nothing_to_do(config, &tree)?;
+    }
+    // Step 2 alone leaves the old registries' users on stale images (SPEC §7).
+    if config.step == 2 && !plan.edits.is_empty() && !config.quiet {
+        let order = crate::checklist::deployment_order(&config.migration);
+        let _ = write!(anstream::stderr(), "note: {order}");
     }
     let text = match format {
         PlanFormat::Diff => colour_diff(&report::diff(&plan, &config.rules)),

@@ -8,6 +8,7 @@
 pub mod ansible;
 pub mod apply;
 pub mod audit;
+pub mod checklist;
 pub mod cli;
 pub mod edit;
 pub mod error;

@@ -295,6 +295,13 @@ fn the_pull_request_body_explains_the_change() {
     );
     assert!(text.contains("`quay_io_stg_password` (staging)"), "{text}");
     assert!(text.contains("--env production"), "{text}");
+    assert!(
+        text.contains("Deployment order: once step 2 is deployed nothing pushes to")
+            && text.contains(
+                "step 2 and step 3 together per environment (staging first, then production)"
+            ),
+        "SPEC §7's deployment order: {text}"
+    );
     // One row per edit in the Changes table.
     let changes = text
         .split("## Changes")

@@ -178,6 +178,10 @@ fn needs_a_human(out: &mut String, pr: &PullRequest<'_>) {
 
 fn rollout(out: &mut String, pr: &PullRequest<'_>) {
     out.push_str("## Rollout\n\n");
+    if pr.step == 2 {
+        let order = crate::checklist::deployment_order(pr.migration);
+        let _ = writeln!(out, "{}", capitalised(&order));
+    }
     let order = pr.migration.selector.rollout(pr.migration.all().iter());
     let mut n = 0;
     let mut step = |text: String| {
