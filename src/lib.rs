@@ -6,6 +6,7 @@
 //! ([`edit`]) → [`report`] renders them; `apply` writes them atomically.
 
 pub mod ansible;
+pub mod apache;
 pub mod apply;
 pub mod audit;
 pub mod checklist;
