@@ -257,9 +257,15 @@ fn excerpt(tree: &std::path::Path, e: &Error) -> String {
 
 fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
-    let dir = crate::scope::root(&g.dir)?;
+    // `rules` reads rule files, not a tree: it runs anywhere.
+    let dir = match cli.command {
+        Command::Rules { .. } => g.dir.clone(),
+        _ => crate::scope::root(&g.dir)?,
+    };
     // A write a kill interrupted is finished or undone before anything reads the tree.
-    if let Some(said) = crate::transaction::recover(&dir)? {
+    if !matches!(cli.command, Command::Rules { .. })
+        && let Some(said) = crate::transaction::recover(&dir)?
+    {
         let _ = writeln!(anstream::stderr(), "regshift: {said}");
     }
     let migration = match &g.migration {

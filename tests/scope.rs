@@ -45,6 +45,18 @@ fn a_directory_that_is_no_ansible_tree_is_refused() {
 }
 
 #[test]
+fn rules_commands_need_no_tree() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let run = regshift(&["rules", "list", "-C", arg(dir.path())]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("login-registry-params"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_migration_whose_hosts_occur_nowhere_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     common::write(
