@@ -90,18 +90,31 @@ impl Job<'_> {
             .iter()
             .map(|c| (PathBuf::from(&c.path), c.file.bytes_with(&c.new_text)))
             .collect();
-        transaction::write(self.tree, &files).map_err(|e| match e {
-            transaction::Failure::Interrupted => Error::Interrupted,
-            transaction::Failure::Io(e) => Error::file(self.tree, format!("cannot write: {e}")),
+        // The write and the commits after it are one piece: a signal waits for both.
+        let published = transaction::held(|| -> Result<_> {
+            transaction::write(self.tree, &files).map_err(|e| match e {
+                transaction::Failure::Interrupted => Error::Interrupted,
+                transaction::Failure::Io(e) => Error::file(self.tree, format!("cannot write: {e}")),
+            })?;
+            let Some((repo, committed, pr_text)) = prepared else {
+                return Ok(None);
+            };
+            let written: Vec<&str> = plan.changed.iter().map(|c| c.path.as_str()).collect();
+            let prior = repo.refs_now(&committed.branch);
+            transaction::pause_for_tests("publish");
+            if let Err(e) = repo.publish(&committed, &written) {
+                return Err(self.put_back(&repo, &prior, &plan, &written, e));
+            }
+            Ok(Some((repo, committed, pr_text)))
         })?;
-        let Some((repo, committed, pr_text)) = prepared else {
+        let Some((repo, committed, pr_text)) = published else {
+            transaction::stop_if_interrupted("after every file was written");
             return Ok(uncommitted(plan));
         };
-        let written: Vec<&str> = plan.changed.iter().map(|c| c.path.as_str()).collect();
-        let prior = repo.refs_now(&committed.branch);
-        if let Err(e) = repo.publish(&committed, &written) {
-            return Err(self.put_back(&repo, &prior, &plan, &written, e));
-        }
+        transaction::stop_if_interrupted(&format!(
+            "after the files were written and committed on branch {} (no patches, PR body or push)",
+            committed.branch
+        ));
         let patches = match &options.format_patch {
             Some(dir) => repo.format_patches(&committed, dir)?,
             None => Vec::new(),

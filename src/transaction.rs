@@ -15,19 +15,16 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 const JOURNAL: &str = "regshift-journal.json";
 const STAGED_SUFFIX: &str = ".regshift-new";
 
-/// No write is under way: a signal ends the process.
-const IDLE: u8 = 0;
-/// A write is under way: a signal is held until it can stop cleanly.
-const WRITING: u8 = 1;
-
-static PHASE: AtomicU8 = AtomicU8::new(IDLE);
+/// How many [`held`] sections are under way: while any is, a signal is held until the work can
+/// stop cleanly; with none, a signal ends the process at once (nothing is being written).
+static HELD: AtomicUsize = AtomicUsize::new(0);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// The exit status of a process ended by SIGINT (128 + 2), as shells report it.
@@ -36,12 +33,31 @@ pub const INTERRUPTED_EXIT: i32 = 130;
 /// Installs the SIGINT/SIGTERM/SIGHUP handler once per process.
 pub fn handle_signals() {
     let _ = ctrlc::set_handler(|| {
-        if PHASE.load(Ordering::SeqCst) == IDLE {
+        if HELD.load(Ordering::SeqCst) == 0 {
             eprintln!("regshift: interrupted; nothing was written");
             std::process::exit(INTERRUPTED_EXIT);
         }
         INTERRUPTED.store(true, Ordering::SeqCst);
     });
+}
+
+/// Runs `work` with signals held: a SIGINT/SIGTERM/SIGHUP meanwhile is acted on only when it
+/// ends ([`stop_if_interrupted`]), so that a write and the commits after it are never cut
+/// halfway (`apply --commit` holds its write, publish included).
+pub fn held<T>(work: impl FnOnce() -> T) -> T {
+    HELD.fetch_add(1, Ordering::SeqCst);
+    let out = work();
+    HELD.fetch_sub(1, Ordering::SeqCst);
+    out
+}
+
+/// Ends the process (exit 130) if a signal came while signals were held and none is held any
+/// more, saying what was done.
+pub fn stop_if_interrupted(done: &str) {
+    if INTERRUPTED.load(Ordering::SeqCst) && HELD.load(Ordering::SeqCst) == 0 {
+        eprintln!("regshift: interrupted {done}; stopping");
+        std::process::exit(INTERRUPTED_EXIT);
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone, Copy)]
@@ -108,9 +124,10 @@ fn blob_id(bytes: &[u8]) -> String {
 /// documentation). Each file keeps its permissions, and its owner and group where the process
 /// may set them.
 pub fn write(root: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), Failure> {
-    PHASE.store(WRITING, Ordering::SeqCst);
-    let result = write_held(root, files);
-    PHASE.store(IDLE, Ordering::SeqCst);
+    let result = held(|| write_held(root, files));
+    if result.is_ok() {
+        stop_if_interrupted("after every file was written");
+    }
     result
 }
 
@@ -171,10 +188,6 @@ fn write_held(root: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), Failure> 
     }
     sync_dirs(root, &journal);
     std::fs::remove_file(&jpath).map_err(|e| Failure::Io(with_path(&jpath, e)))?;
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        eprintln!("regshift: interrupted after every file was written; stopping");
-        std::process::exit(INTERRUPTED_EXIT);
-    }
     Ok(())
 }
 
@@ -336,9 +349,10 @@ fn with_path(path: &Path, e: std::io::Error) -> std::io::Error {
     std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
-/// Fault injection for the tests that kill a write at a chosen moment: with
+/// Fault injection for the tests that kill a write (or the commits after it) at a chosen
+/// moment: with
 /// `REGSHIFT_TEST_PAUSE` naming `point`, says so on stderr and sleeps up to 30 s.
-fn pause_for_tests(point: &str) {
+pub fn pause_for_tests(point: &str) {
     if std::env::var("REGSHIFT_TEST_PAUSE").is_ok_and(|p| p == point) {
         eprintln!("regshift: paused at {point}");
         for _ in 0..300 {

@@ -23,8 +23,14 @@ fn arg(p: &Path) -> &str {
 /// Starts `apply` on `tree`, waits until the write pauses at `point`, sends `signal` (a `kill`
 /// option such as `-TERM`), and returns the exit code and everything printed on stderr.
 fn kill_at(tree: &Path, point: &str, signal: &str) -> (Option<i32>, String) {
+    kill_apply_at(tree, &[], point, signal)
+}
+
+/// [`kill_at`] for `apply` with more arguments (`--commit`).
+fn kill_apply_at(tree: &Path, more: &[&str], point: &str, signal: &str) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_regshift"))
         .args(["apply", "-C", arg(tree)])
+        .args(more)
         .env("NO_COLOR", "1")
         .env("REGSHIFT_TEST_PAUSE", point)
         .stdout(Stdio::null())
@@ -133,6 +139,33 @@ fn sigkill_while_renaming_is_completed_by_the_next_run() {
     );
     assert_eq!(next.code, 0, "nothing left to plan: {}", next.stdout);
     assert_eq!(snapshot_bytes(tree.path()), applied());
+}
+
+#[test]
+fn sigint_while_committing_finishes_the_commits_and_stops() {
+    let tree = mini();
+    common::commit_all(tree.path(), "the tree");
+    common::git(tree.path(), &["config", "user.name", "Ada Admin"]);
+    common::git(tree.path(), &["config", "user.email", "ada@example.org"]);
+    let (code, said) = kill_apply_at(
+        tree.path(),
+        &["--commit", "--env", "staging"],
+        "publish",
+        "-INT",
+    );
+    assert_eq!(code, Some(130), "{said}");
+    assert!(
+        said.contains("committed on branch regshift/step-2-staging"),
+        "{said}"
+    );
+    let git = |args: &[&str]| common::git(tree.path(), args);
+    assert!(!git(&["rev-parse", "regshift/step-2-staging"]).is_empty());
+    assert_eq!(
+        git(&["status", "--porcelain"]),
+        "",
+        "the work tree is the new HEAD"
+    );
+    assert!(!tree.path().join(".git/index.lock").exists());
 }
 
 #[test]
