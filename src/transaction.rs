@@ -383,6 +383,16 @@ mod tests {
         ]
     }
 
+    /// `rel`'s new bytes staged beside it, as a write killed before its rename leaves them.
+    fn staged_as_a_kill_leaves_it(root: &Path, rel: &str, bytes: &[u8]) {
+        stage(
+            &root.join(rel),
+            &root.join(staged_path(Path::new(rel))),
+            bytes,
+        )
+        .expect("stage");
+    }
+
     fn read(root: &Path, rel: &str) -> String {
         std::fs::read_to_string(root.join(rel)).expect("read")
     }
@@ -444,12 +454,7 @@ mod tests {
                 .collect(),
         };
         save(&journal_path(t.path()), &j).expect("journal");
-        stage(
-            &t.path().join("a/one"),
-            &t.path().join("a/.one.regshift-new"),
-            b"new 1\n",
-        )
-        .expect("stage");
+        staged_as_a_kill_leaves_it(t.path(), "a/one", b"new 1\n");
         let said = recover(t.path())
             .expect("recovered")
             .expect("something done");
@@ -463,12 +468,7 @@ mod tests {
         j.state = State::Renaming;
         save(&journal_path(t.path()), &j).expect("journal");
         std::fs::write(t.path().join("a/one"), "new 1\n").expect("renamed");
-        stage(
-            &t.path().join("two"),
-            &t.path().join(".two.regshift-new"),
-            b"new 2\n",
-        )
-        .expect("stage");
+        staged_as_a_kill_leaves_it(t.path(), "two", b"new 2\n");
         let said = recover(t.path())
             .expect("recovered")
             .expect("something done");
@@ -494,12 +494,7 @@ mod tests {
             }],
         };
         save(&journal_path(t.path()), &j).expect("journal");
-        stage(
-            &t.path().join("two"),
-            &t.path().join(".two.regshift-new"),
-            b"new 2\n",
-        )
-        .expect("stage");
+        staged_as_a_kill_leaves_it(t.path(), "two", b"new 2\n");
         std::fs::write(t.path().join("two"), "the user's own\n").expect("edit");
         let e = recover(t.path()).expect_err("refused");
         assert!(

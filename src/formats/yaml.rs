@@ -79,7 +79,8 @@ fn tags_in_blocks<'m>(original: &str, masked: &'m str) -> std::borrow::Cow<'m, s
     if !original.contains("{%") && !original.contains("{#") {
         return std::borrow::Cow::Borrowed(masked);
     }
-    let mut out = masked.as_bytes().to_vec();
+    // Copied on the first tag line found in a block scalar: most files hold none.
+    let mut out: Option<Vec<u8>> = None;
     // The indentation of the line opening the block scalar we are in.
     let mut block: Option<usize> = None;
     let mut offset = 0;
@@ -95,6 +96,7 @@ fn tags_in_blocks<'m>(original: &str, masked: &'m str) -> std::borrow::Cow<'m, s
         if let Some(at) = block {
             if indent > at {
                 if body.starts_with("{%") || body.starts_with("{#") {
+                    let out = out.get_or_insert_with(|| masked.as_bytes().to_vec());
                     for b in &mut out[start + indent..start + content.len()] {
                         if *b == b' ' {
                             *b = b'x';
@@ -110,7 +112,12 @@ fn tags_in_blocks<'m>(original: &str, masked: &'m str) -> std::borrow::Cow<'m, s
         }
     }
     // Only spaces became `x`, at char boundaries of ASCII: the text stays UTF-8.
-    std::borrow::Cow::Owned(String::from_utf8(out).unwrap_or_else(|_| masked.to_string()))
+    match out {
+        Some(bytes) => {
+            std::borrow::Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| masked.to_string()))
+        }
+        None => std::borrow::Cow::Borrowed(masked),
+    }
 }
 
 /// Whether a (masked) line ends by opening a block scalar: `key: |`, `- >-`, `key: |2+`, maybe

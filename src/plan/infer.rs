@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use super::{Claim, Edit, Planner, Site, Source, exact};
+use super::{Claim, Edit, Planner, Site, Source};
 use crate::rules::{Context, Rule};
 
 impl Planner<'_> {
@@ -175,51 +175,14 @@ pub fn prefix_variables<'t>(texts: impl Iterator<Item = &'t str>) -> BTreeSet<St
         .collect()
 }
 
-/// How a file is read as data, by its name: JSON, YAML (`.yml`, `.yaml`, or no extension, as
-/// group and host variables are), or not at all.
-fn data_format(path: &str) -> Option<bool> {
-    let bare = path.trim_end_matches(".j2");
-    let name = bare.rsplit('/').next().unwrap_or(bare);
-    match name.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("json") => Some(true),
-        Some("yml" | "yaml") | None => Some(false),
-        Some(_) => None,
-    }
-}
-
-/// `text` parsed as the data it is by its name; `None` when it is not data or does not parse.
-fn parse_data(path: &str, text: &str, masked: &str) -> Option<Vec<crate::formats::tree::Node>> {
-    let p = std::path::Path::new(path);
-    match data_format(path)? {
-        true => crate::formats::json::parse(p, text, masked)
-            .ok()
-            .map(|d| vec![d]),
-        false => crate::formats::yaml::parse(p, text, masked).ok(),
-    }
-}
-
-/// The span of the scalar holding `at` in a data file, for the exactness check; `None` in other
-/// files and outside any scalar (a comment).
+/// The span of the scalar holding `at` in a data file (a template named for its data too), for
+/// the exactness check; `None` in other files and outside any scalar (a comment).
 fn scalar_at(src: &Source<'_>, at: usize) -> Option<Range<usize>> {
-    let docs = parse_data(src.path, src.text, &src.jinja.masked)?;
+    let format = crate::formats::data_format(src.path.trim_end_matches(".j2"))?;
+    let docs = crate::formats::parse_data(format, src.path, src.text, &src.jinja.masked)?;
     let doc = docs.iter().find(|d| d.span().contains(&at))?;
     let (_, span) = doc.keys_to(at);
     (span.start <= at && at < span.end.max(span.start + 1)).then_some(span)
-}
-
-/// The exactness check (`exact`) for a data file with inferred edits.
-pub(super) fn check_exact(
-    path: &str,
-    old: &Source<'_>,
-    new_text: &str,
-    edits: &[Edit],
-) -> crate::error::Result<()> {
-    let parse = |text: &str| parse_data(path, text, &crate::formats::jinja::mask(text));
-    let (Some(a), Some(b)) = (parse(old.text), parse(new_text)) else {
-        return Ok(());
-    };
-    let all: Vec<&Edit> = edits.iter().collect();
-    exact::check(path, new_text, &a, &b, &all)
 }
 
 #[cfg(test)]

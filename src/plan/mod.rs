@@ -643,7 +643,7 @@ impl Planner<'_> {
                     // A file that does not parse and names no registry of the migration holds
                     // nothing to edit: a note, and the run goes on (SPEC §5). One that names
                     // one may need an edit: the run stops, saying why.
-                    Err(e) if !self.names_a_registry(src.text) => {
+                    Err(e) if !self.holds_a_reference(src.text) => {
                         out.notes.push(Note::new(
                             path,
                             format!("not read ({e}); it names no registry of the migration"),
@@ -700,20 +700,14 @@ impl Planner<'_> {
                 ));
             }
         }
-        let inferring = rules.iter().find(|r| matches!(r.action, Action::Infer));
-        let mut inferred = false;
-        if let Some(rule) = inferring {
+        if let Some(rule) = rules.iter().find(|r| matches!(r.action, Action::Infer)) {
             let found = self.infer(&src, rule, &edits, &mut out.claims, self.prefixes());
-            inferred = !found.is_empty();
             edits.extend(found);
         }
         if edits.is_empty() {
             return Ok(());
         }
         let new_text = splice_all(&src, &edits)?;
-        if inferred {
-            infer::check_exact(path, &src, &new_text, &edits)?;
-        }
         // Every locator that edited must still read the file (classifications edit nothing).
         let editing: Vec<&Rule> = rules
             .iter()
@@ -721,7 +715,7 @@ impl Planner<'_> {
             .filter(|r| !matches!(r.action, Action::Classify { .. }))
             .collect();
         recheck(
-            path,
+            &src,
             &new_text,
             &editing,
             self.vars.selector(),
@@ -744,7 +738,7 @@ impl Planner<'_> {
 
     /// Whether `text` holds a reference of the migration: a literal host, or Jinja beside one
     /// of the hosts' domains (a host it may build).
-    fn names_a_registry(&self, text: &str) -> bool {
+    fn holds_a_reference(&self, text: &str) -> bool {
         !self.finder.find(text).is_empty()
             || (text.contains("{{")
                 && crate::find::suffixes(&self.migration.from_hosts())
@@ -851,15 +845,17 @@ fn splice_all(src: &Source<'_>, edits: &[Edit]) -> Result<String> {
 }
 
 /// An edited file must still parse with every locator that read it, and a parsed document
-/// must differ from the original exactly at the edits (`exact`).
+/// must differ from the original exactly at the edits (`exact`); a file no rule of a tree
+/// format read (inferred edits only) is compared as the data its name says.
 fn recheck(
-    path: &str,
+    before: &Source<'_>,
     new_text: &str,
     rules: &[&Rule],
     selector: &crate::migration::Selector,
     old: &BTreeMap<u8, Doc>,
     edits: &[Edit],
 ) -> Result<()> {
+    let path = before.path;
     let src = Source {
         path,
         text: new_text,
@@ -883,6 +879,9 @@ fn recheck(
             let all: Vec<&Edit> = edits.iter().collect();
             exact::check(path, new_text, old, new, &all).map_err(located)?;
         }
+    }
+    if checked.is_empty() {
+        exact::check_by_name(path, before.text, new_text, edits)?;
     }
     Ok(())
 }

@@ -64,7 +64,7 @@ pub(super) fn prove(
         let of_file: Vec<usize> = (0..edits.len())
             .filter(|&i| edits[i].path == file)
             .collect();
-        if read_as_yaml(file) {
+        if crate::formats::data_format(file).is_some() {
             proof.data_file(file, &of_file, &data_edits, selected, report);
         } else {
             // A script, a document: nothing reads it as values; the file is the spliced text.
@@ -73,16 +73,6 @@ pub(super) fn prove(
                 report.proven.entry(proof.key(i)).or_default().push(how);
             }
         }
-    }
-}
-
-/// Whether Ansible reads `file` as YAML data: a playbook, task or vars file (`.yml`,
-/// `.yaml`, `.json`) or an extensionless vars file (`group_vars/all`).
-fn read_as_yaml(file: &str) -> bool {
-    let name = file.rsplit('/').next().unwrap_or(file);
-    match name.rsplit_once('.') {
-        Some((_, ext)) => matches!(ext, "yml" | "yaml" | "json"),
-        None => true,
     }
 }
 
