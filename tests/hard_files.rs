@@ -88,3 +88,24 @@ fn a_broken_file_naming_a_registry_stops_the_run_saying_why() {
     }
     assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
 }
+
+/// A vars file a play names that does not parse (the 2025 checkout has one, which Ansible
+/// refuses too): its definitions are unknown, said in a note, and the run goes on.
+#[test]
+fn a_vars_file_that_does_not_parse_is_a_note() {
+    let tree = mini();
+    let path = tree.path().join("vars/global.yml");
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str("list:\n  - a\n- b\n");
+    std::fs::write(&path, text).expect("write");
+    let run = regshift(&["plan", "-C", arg(tree.path())]);
+    assert_eq!(run.code, 1, "the edits are still planned: {}", run.stderr);
+    assert!(
+        run.stderr.contains("vars/global.yml: line ")
+            && run
+                .stderr
+                .contains("its definitions are unknown to regshift"),
+        "{}",
+        run.stderr
+    );
+}
