@@ -213,6 +213,45 @@ impl Rules {
 }
 
 /// The groups of the last condition that matched, when the conditions hold.
+/// The `RewriteRule`s of `text` (a configuration, its Jinja masked) whose pattern matches one of
+/// `paths`, each as the byte range of its lines: from its first `RewriteCond` to the end of the
+/// rule's line. Patterns the model cannot compile match nothing.
+pub fn rules_matching(text: &str, paths: &[&str]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut conds_from = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let words = split_words(line.trim());
+        match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
+            Some("rewritecond") => {
+                conds_from.get_or_insert(start);
+            }
+            Some("rewriterule") => {
+                let from = conds_from.take().unwrap_or(start);
+                let pattern = words.get(1).map(String::as_str).unwrap_or_default();
+                let (negate, body) = match pattern.strip_prefix('!') {
+                    Some(p) => (true, p),
+                    None => (false, pattern),
+                };
+                let nocase = words.get(3).is_some_and(|f| {
+                    parse_flag_list(f)
+                        .iter()
+                        .any(|f| f.eq_ignore_ascii_case("NC"))
+                });
+                let matches = compile(body, nocase)
+                    .is_ok_and(|re| paths.iter().any(|p| re.is_match(p) != negate));
+                if matches {
+                    out.push(from..at);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 fn conds_hold(
     conds: &[Cond],
     req: &Request<'_>,

@@ -106,27 +106,68 @@ fn run(
         None
     };
     for f in &mut found {
-        // An edit that overlaps the reference claims it for its rule.
-        f.rule = claims
-            .edits
-            .iter()
-            .find(|e| e.path == f.path && e.range.start < f.end && f.start < e.range.end)
-            .and_then(|e| rules.get(&e.rule).map(|r| (r.id.clone(), r.class, r.step)));
-        if f.rule.is_none() {
-            // A place a rule looked at and leaves (a registry root kept) claims it with its class.
-            f.rule = claims
-                .claims
-                .iter()
-                .find(|c| c.path == f.path && c.range.start <= f.start && f.end <= c.range.end)
-                .and_then(|c| rules.get(&c.rule).map(|r| (r.id.clone(), c.class, r.step)));
-        }
+        f.rule = claimed(rules, &claims, f);
         if f.rule.is_none() {
             f.rule = classify(rules, f).map(|r| (r.id.clone(), r.class, r.step));
         }
     }
+    claim_by_other_steps(job, &mut found)?;
     found.sort();
     job.project.check_reads()?;
     Ok((plan.unwrap_or(claims), found))
+}
+
+/// The rule a plan's claims give `f`: an edit that overlaps the reference claims it for its
+/// rule; else a place a rule looked at and leaves (a registry root kept), with its class.
+fn claimed(rules: &RuleSet, claims: &Plan, f: &Finding) -> Option<(String, Class, u8)> {
+    claims
+        .edits
+        .iter()
+        .find(|e| e.path == f.path && e.range.start < f.end && f.start < e.range.end)
+        .and_then(|e| rules.get(&e.rule).map(|r| (r.id.clone(), r.class, r.step)))
+        .or_else(|| {
+            claims
+                .claims
+                .iter()
+                .find(|c| c.path == f.path && c.range.start <= f.start && f.end <= c.range.end)
+                .and_then(|c| rules.get(&c.rule).map(|r| (r.id.clone(), c.class, r.step)))
+        })
+}
+
+/// References the selected step leaves unclaimed that another step's edits claim (`check
+/// --step 3` on a tree where step 2 is pending: those are step 2's, never unclassified). Only
+/// the files still holding such references are planned again, once per other step.
+fn claim_by_other_steps(job: &Job<'_>, found: &mut [Finding]) -> Result<()> {
+    for step in 1..=4u8 {
+        let edits = |r: &Rule| r.step == step && !matches!(r.action, Action::Classify { .. });
+        if step == job.selection.step || !job.rules.rules.iter().any(edits) {
+            continue;
+        }
+        let mut open: Vec<&String> = found
+            .iter()
+            .filter(|f| f.rule.is_none())
+            .map(|f| &f.path)
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        open.sort();
+        open.dedup();
+        let selection = Selection {
+            step,
+            ..job.selection
+        };
+        let planner = Planner::new(job.project, job.migration, job.rules, selection)?;
+        let claims = planner.claims(job.tree, &open)?;
+        let open: Vec<String> = open.into_iter().cloned().collect();
+        for f in found
+            .iter_mut()
+            .filter(|f| f.rule.is_none() && open.contains(&f.path))
+        {
+            f.rule = claimed(job.rules, &claims, f);
+        }
+    }
+    Ok(())
 }
 
 /// Releases the scan if the planning thread ends without variables (an error, a panic).

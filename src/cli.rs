@@ -308,11 +308,11 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Steps 1, 3 and 4 have no edits in this version: say so instead of planning.
+/// Steps 1 and 4 have no edits in this version: say so instead of planning.
 fn step_without_edits(config: &Config) -> Option<String> {
     match config.step {
         1 => Some(crate::checklist::step_one(&config.migration)),
-        3 | 4 => Some(format!(
+        4 => Some(format!(
             "step {}: edits are not implemented yet; `regshift audit` will classify them\n",
             config.step
         )),

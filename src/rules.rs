@@ -134,6 +134,71 @@ struct RuleSpec {
     /// What the rendered configuration must carry once the rule has run (`verify`, `apply`).
     #[serde(default)]
     prove: Vec<ProofSpec>,
+    /// Step 3: the site serving the registry's old name becomes a redirector (SPEC §7.3).
+    redirect: Option<Redirect>,
+    /// Step 3: the monitoring checks a redirect would break are pointed at what still answers.
+    monitor: Option<Monitor>,
+}
+
+/// Monitoring checks of a redirected site (SPEC §7.3), as a rule writes them: Nagios-style
+/// `check_command NAME!ARG1!ARG2…` lines in templates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    /// The registry label whose `from` host the checks ask.
+    pub registry: String,
+    /// The redirect's switch: a check is repointed only where it is on.
+    pub switch: String,
+    /// Per check command: which argument (from 1) is the site, the path, the expected text.
+    pub commands: BTreeMap<String, CheckArgs>,
+    /// Pages outside the API that the redirect also sends away (a regular expression).
+    pub pages: Option<String>,
+    /// What still answers on the site: its path and the text it holds.
+    pub still: StillAnswers,
+}
+
+/// The arguments of a check command (counted from 1, as `$ARGn$`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckArgs {
+    pub host: usize,
+    pub path: usize,
+    pub expect: usize,
+}
+
+/// A path the redirected site still answers, and the text of the answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StillAnswers {
+    pub path: String,
+    pub expect: String,
+}
+
+/// A redirect of a registry's public name (SPEC §7.3), as a rule writes it: the vhost is found
+/// by meaning (the role installing a site's configuration, and its parameter naming the site).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redirect {
+    /// The role that installs a site's web server configuration.
+    pub role: String,
+    /// Its parameter naming the site.
+    pub site: String,
+    /// The registry label whose `from` host the site serves and whose `to` reads go to.
+    pub registry: String,
+    /// The variable that turns the redirector on (off in every host's group variables, on per
+    /// environment): rollback is this one variable.
+    pub switch: String,
+    /// A path the site serves locally with `{}`: the API's `/v2/` ping is answered with it, so
+    /// that clients never ask the new registry for a token scoped to an old name.
+    pub ping: String,
+    /// The redirect's status (307 by default: temporary, so a rollback takes effect at once,
+    /// and the method is kept).
+    #[serde(default = "temporary")]
+    pub status: u16,
+}
+
+fn temporary() -> u16 {
+    307
 }
 
 /// A rule's predicate as written: every key given must hold (SPEC §4).
@@ -483,6 +548,10 @@ pub enum Action {
     /// Rewrite every reference no other rule claims by the context its syntax shows
     /// (`unclaimed: rewrite`; the rule [`INFERRED`], made from the migration, not from a file).
     Infer,
+    /// Step 3: turn a site into a redirector behind a switch (`plan::redirect`).
+    Redirect(Redirect),
+    /// Step 3: repoint the checks a redirect breaks, behind its switch (`plan::monitor`).
+    Monitor(Monitor),
 }
 
 /// The id of the inferred-rewrite rule.
@@ -698,6 +767,116 @@ impl Rule {
 }
 
 impl RuleSpec {
+    /// A step-3 rule naming its place and action itself (`redirect`, `monitor`): none of the
+    /// other keys of a rule, `class: redirect`, `format: text`.
+    fn site_rule(&self, key: &str, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
+        let others = !self.files.is_empty()
+            || !self.select.is_empty()
+            || self.where_.is_some()
+            || self.variable.is_some()
+            || self.context.is_some()
+            || self.value.is_some()
+            || !self.values.is_empty()
+            || !self.set.is_empty()
+            || self.lines.is_some()
+            || !self.prove.is_empty()
+            || (self.redirect.is_some() && self.monitor.is_some());
+        if others || self.format != Format::Text || self.class != Class::Redirect {
+            return Err(bad(
+                key,
+                format!(
+                    "a `{key}` rule is `class: redirect`, `format: text`, and names its place and \
+                     proof itself (no `files`, `select`, `where`, `variable`, values, `prove`, or \
+                     another of `redirect` and `monitor`)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The rule, once its action is known (step-3 rules).
+    fn site_compiled(self, action: Action, path: &Path, text: &str, needle: &str) -> Rule {
+        Rule {
+            proofs: Vec::new(),
+            traced: None,
+            where_: None,
+            needle: Some(needle.to_string()),
+            id: self.id,
+            why: self.why.trim().to_string(),
+            step: self.step,
+            class: self.class,
+            format: self.format,
+            files: Vec::new(),
+            globs: GlobSet::empty(),
+            path: None,
+            select: String::new(),
+            action,
+            source: path.to_path_buf(),
+            text: text.to_string(),
+        }
+    }
+
+    /// A `redirect` rule: its own place (the site) and action.
+    fn compile_redirect(
+        self,
+        redirect: Redirect,
+        path: &Path,
+        text: &str,
+        bad: &dyn Fn(&str, String) -> Error,
+    ) -> Result<Rule> {
+        self.site_rule("redirect", bad)?;
+        if !crate::migration::is_identifier(&redirect.switch) {
+            return Err(bad(
+                "switch",
+                format!("`{}` is not a variable name", redirect.switch),
+            ));
+        }
+        if !(300..400).contains(&redirect.status) {
+            return Err(bad(
+                "status",
+                format!("{} is not a redirect status", redirect.status),
+            ));
+        }
+        if !redirect.ping.starts_with('/') || redirect.ping.contains(char::is_whitespace) {
+            return Err(bad("ping", "a path on the site, starting with `/`".into()));
+        }
+        let role = redirect.role.clone();
+        Ok(self.site_compiled(Action::Redirect(redirect), path, text, &role))
+    }
+
+    /// A `monitor` rule: the checks it repoints are found in any template.
+    fn compile_monitor(
+        self,
+        monitor: Monitor,
+        path: &Path,
+        text: &str,
+        bad: &dyn Fn(&str, String) -> Error,
+    ) -> Result<Rule> {
+        self.site_rule("monitor", bad)?;
+        if !crate::migration::is_identifier(&monitor.switch) {
+            return Err(bad(
+                "switch",
+                format!("`{}` is not a variable name", monitor.switch),
+            ));
+        }
+        if monitor.commands.is_empty()
+            || monitor
+                .commands
+                .values()
+                .any(|a| a.host == 0 || a.path == 0 || a.expect == 0)
+        {
+            return Err(bad(
+                "commands",
+                "name each check command with its arguments `host`, `path`, `expect`, counted from 1".into(),
+            ));
+        }
+        if let Some(pages) = &monitor.pages {
+            regex::Regex::new(pages)
+                .map_err(|e| bad("pages", format!("bad regular expression: {e}")))?;
+        }
+        Ok(self.site_compiled(Action::Monitor(monitor), path, text, "check_command"))
+    }
+
     /// What the rule needs that the migration lacks: an environment it names, or a label or
     /// credentials its templates use.
     fn lacks(&self, text: &str, migration: &Migration) -> Option<String> {
@@ -711,21 +890,43 @@ impl RuleSpec {
                 "environment `{env}`, which the migration does not declare"
             ));
         }
+        let label = self
+            .redirect
+            .as_ref()
+            .map(|r| &r.registry)
+            .or(self.monitor.as_ref().map(|m| &m.registry));
+        if let Some(label) = label
+            && let Some((env, _)) = migration
+                .envs
+                .iter()
+                .find(|(_, m)| !m.registries.contains_key(label))
+        {
+            return Some(format!(
+                "registry `{label}`, which environment `{env}` does not name"
+            ));
+        }
         crate::template::lacks(text, migration)
     }
 
     fn compile(self, path: &Path, text: &str, migration: &Migration) -> Result<Rule> {
+        let id = self.id.clone();
         let bad = |key: &str, message: String| {
             let offset = text.find(&format!("{key}:")).unwrap_or(0);
             Error::at(
                 path,
                 text,
                 offset,
-                format!("rule `{}`: key `{key}`: {message}", self.id),
+                format!("rule `{id}`: key `{key}`: {message}"),
             )
         };
         if !(1..=4).contains(&self.step) {
             return Err(bad("step", format!("{} is not a step 1–4", self.step)));
+        }
+        if let Some(redirect) = self.redirect.clone() {
+            return self.compile_redirect(redirect, path, text, &bad);
+        }
+        if let Some(monitor) = self.monitor.clone() {
+            return self.compile_monitor(monitor, path, text, &bad);
         }
         let mut builder = GlobSetBuilder::new();
         for glob in &self.files {

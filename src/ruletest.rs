@@ -1,5 +1,6 @@
 //! Rule fixtures (SPEC §4). `DIR/<rule-id>/` is one case, or holds several (each a directory);
-//! a case may carry its own `migration.yaml` (else the one given).
+//! a case may carry its own `migration.yaml` (else the one given), and an `environments` file
+//! naming the environments it selects, as `--env` would (else all of them).
 //!
 //! - An editing rule's case has `before/`, a small tree, and `after/`, what the rule alone must
 //!   make of it. It passes when planning the rule on `before` yields exactly `after` (every other
@@ -15,9 +16,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::formats::jinja::Envs;
 use crate::migration::Migration;
 use crate::plan::{self, Selection};
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Action, Rule, RuleSet};
 use std::sync::Arc;
 
 use crate::project::Project;
@@ -162,7 +164,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     };
     let selection = Selection {
         step: rule.step,
-        envs: migration.all(),
+        envs: selected(case, migration)?,
     };
     let before = Tree::walk(&case.join("before"))?;
     let after = Tree::walk(&case.join("after"))?;
@@ -206,7 +208,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         &planned.edits,
         migration,
         &only,
-        migration.all(),
+        selection.envs,
     )?;
     failures.extend(
         proven
@@ -220,7 +222,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         None,
         migration,
         &only,
-        migration.all(),
+        selection.envs,
     )?;
     failures.extend(kept.failures.iter().map(|f| {
         format!(
@@ -228,8 +230,9 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
             f.template, f.env, f.what, f.expected, f.got
         )
     }));
-    let unproven = prove::prove(&before_project, None, migration, &only, migration.all())?;
-    if !keeps && !rule.proofs.is_empty() && unproven.checks > 0 && unproven.failures.is_empty() {
+    let unproven = prove::prove(&before_project, None, migration, &only, selection.envs)?;
+    let promises = !rule.proofs.is_empty() || matches!(rule.action, Action::Redirect(_));
+    if !keeps && promises && unproven.checks > 0 && unproven.failures.is_empty() {
         failures
             .push("before/ already keeps every promise: the proofs cannot fail here".to_string());
     }
@@ -237,6 +240,26 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         rule: rule.id.clone(),
         failures,
     })
+}
+
+/// The environments a case selects: those its `environments` file names (one per line, as
+/// `--env` would), or every environment of the migration.
+fn selected(case: &Path, migration: &Migration) -> Result<Envs> {
+    let file = case.join("environments");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Ok(migration.all());
+    };
+    let mut envs = Envs::NONE;
+    for name in text.split_whitespace() {
+        let env = migration.env_named(name).ok_or_else(|| {
+            Error::file(
+                &file,
+                format!("`{name}` is not an environment of the migration"),
+            )
+        })?;
+        envs = envs.union(Envs::only(env));
+    }
+    Ok(envs)
 }
 
 /// Whether two trees hold the same files with the same bytes.

@@ -14,6 +14,7 @@ pub mod render;
 pub mod roles;
 pub mod tasks;
 pub mod value;
+pub mod vhost;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,6 +47,12 @@ pub struct EnvVars {
 /// Ansible's group of every host; each environment's own group (the selector's) overlays it.
 const ALL: &str = "inventory/group_vars/all";
 
+/// The file holding the group variables of `group` (`None`: every host's, `all`), where
+/// [`EnvVars::load`] reads them.
+pub fn group_vars_file(group: Option<&str>) -> String {
+    group.map_or_else(|| ALL.to_string(), |g| format!("inventory/group_vars/{g}"))
+}
+
 impl EnvVars {
     /// Reads the group_vars of the tree per environment of `selector`: `all`, overlaid with the
     /// environment's group when it has one; the selector's variable is the environment's name
@@ -58,7 +65,7 @@ impl EnvVars {
         for env in selector.envs() {
             let mut of_env = all_defs.clone();
             if let Some(group) = selector.group_of(env) {
-                let file = format!("inventory/group_vars/{group}");
+                let file = group_vars_file(Some(group));
                 of_env.extend(read_defs(renderer.view(), &file, Layer::GroupVars)?);
             }
             let mut merged = merge(&of_env);

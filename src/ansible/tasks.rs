@@ -519,6 +519,11 @@ fn visit(node: &Node, f: &mut dyn FnMut(&Node)) {
     }
 }
 
+/// The `src` of a template task (`None` for any other task).
+pub fn template_src(task: &Node) -> Option<String> {
+    template_arg(task, "src")
+}
+
 /// An argument (`src`, `dest`) of a template task, however the module is written.
 fn template_arg(task: &Node, key: &str) -> Option<String> {
     for module in TEMPLATE_MODULES {

@@ -9,6 +9,8 @@
 mod exact;
 mod infer;
 mod ini_rules;
+mod monitor;
+pub mod redirect;
 mod tree_rules;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -251,8 +253,11 @@ impl<'m> Planner<'m> {
             out.claims.extend(one.claims);
             found.extend(one.found);
         }
-        out.notes.extend(self.not_found(&found, claiming));
         out.found = found;
+        if !claiming {
+            self.site_rules(tree, &mut out)?;
+        }
+        out.notes.extend(self.not_found(&out.found, claiming));
         let skipped = self.rules.skipped_notes();
         out.notes
             .extend(skipped.into_iter().map(|m| Note::new(".", m)));
@@ -269,6 +274,35 @@ impl<'m> Planner<'m> {
 }
 
 impl Planner<'_> {
+    /// The step's rules that work on a whole site rather than file by file (`redirect`).
+    fn site_rules(&self, tree: &Tree, out: &mut Plan) -> Result<()> {
+        for rule in self.step_rules() {
+            let mut one = Plan::default();
+            match &rule.action {
+                Action::Redirect(r) => self.redirect(tree, rule, r, &mut one)?,
+                Action::Monitor(m) => self.monitor(tree, rule, m, &mut one)?,
+                _ => continue,
+            }
+            {
+                if let Some(c) = one
+                    .changed
+                    .iter()
+                    .find(|c| out.changed.iter().any(|o| o.path == c.path))
+                {
+                    return Err(Error::file(
+                        Path::new(&c.path),
+                        format!("rule `{}` and another rule both edit this file", rule.id),
+                    ));
+                }
+                out.edits.extend(one.edits);
+                out.changed.extend(one.changed);
+                out.notes.extend(one.notes);
+                out.found.extend(one.found);
+            }
+        }
+        Ok(())
+    }
+
     /// A note for each rule of the step that selects places by meaning and found none in the
     /// tree (an older or newer tree: nothing to do there, and the run goes on).
     fn not_found(&self, found: &BTreeSet<String>, claiming: bool) -> Vec<Note> {

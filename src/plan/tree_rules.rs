@@ -73,7 +73,10 @@ impl Planner<'_> {
                     });
                     Vec::new()
                 }
-                Action::PerEnv { .. } | Action::Infer => Vec::new(),
+                Action::PerEnv { .. }
+                | Action::Infer
+                | Action::Redirect(_)
+                | Action::Monitor(_) => Vec::new(),
             };
             edits.extend(found);
         }

@@ -183,9 +183,38 @@ impl Derived<'_> {
             // Not of its name's format before the edits either: compared line by line.
             (Err(_), _) => (Shape::Lines.lines(&before), Shape::Lines.lines(&after)),
         };
-        let pairs = self.pairs(reached.iter().map(|(i, _)| *i), env);
-        let reaching: Vec<usize> = reached.iter().map(|(i, _)| *i).collect();
-        let outcome = compare(old, new, &pairs, &reaching, self.edits);
+        // A switch (a variable set to true or false, tested by `{% if %}`s of the template)
+        // shows through the branches it selects, not as a value: what appears or goes must be
+        // the text of such a branch.
+        let (switches, gates) = self.switches(template, env, reached);
+        let pairs = self.pairs(
+            reached
+                .iter()
+                .map(|(i, _)| *i)
+                .filter(|i| !switches.contains(i)),
+            env,
+        );
+        let mut edits = self.edits.to_vec();
+        let mut reaching: Vec<usize> = reached.iter().map(|(i, _)| *i).collect();
+        for text in gates {
+            reaching.push(edits.len());
+            edits.push(Edit {
+                path: template.to_string(),
+                range: 0..0,
+                old: text.clone(),
+                new: text,
+                rule: String::new(),
+                envs: Envs::ALL,
+                context: None,
+                secret: false,
+                target: None,
+            });
+        }
+        let outcome = compare(old, new, &pairs, &reaching, &edits);
+        for &i in &switches {
+            let how = format!("{template} ({env}) through the branches it selects");
+            report.proven.entry(self.key(i)).or_default().push(how);
+        }
         report.checks += pairs.len().max(1);
         *report.checks_by_env.entry(env).or_default() += pairs.len().max(1);
         let origins = |project: &Project| {
@@ -243,6 +272,36 @@ impl Derived<'_> {
             f.got = "not in the rendering".into();
             report.fail(f);
         }
+    }
+
+    /// The reaching edits that set a switch tested by `{% if %}`s of `template` (or the files
+    /// it includes), and the texts of those branches, before and after.
+    fn switches(
+        &self,
+        template: &str,
+        env: Env,
+        reached: &[(usize, Via)],
+    ) -> (Vec<usize>, Vec<String>) {
+        let named: Vec<(usize, &str)> = reached
+            .iter()
+            .filter_map(|(i, via)| match via {
+                Via::Variable(name) if is_switch(&self.edits[*i]) => Some((*i, name.as_str())),
+                _ => None,
+            })
+            .filter(|(i, _)| self.edits[*i].envs.contains(env))
+            .collect();
+        let mut switches = Vec::new();
+        let mut gates = Vec::new();
+        for (i, name) in named {
+            let before = branches_testing(self.before.vars, template, name);
+            let after = branches_testing(self.after.vars, template, name);
+            if !before.is_empty() || !after.is_empty() {
+                switches.push(i);
+                gates.extend(before);
+                gates.extend(after);
+            }
+        }
+        (switches, gates)
     }
 
     /// An environment not selected renders exactly as before (SPEC §6.7).
@@ -574,6 +633,61 @@ fn replace(text: &str, pairs: &[Pair], direction: Direction) -> String {
     }
 }
 
+/// An edit setting a YAML boolean: a value changed between booleans, or an added entry whose
+/// value is one.
+fn is_switch(e: &Edit) -> bool {
+    let boolean = |v: &str| matches!(v.trim(), "true" | "false" | "True" | "False");
+    if e.old.is_empty() {
+        e.new
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .and_then(|l| l.split_once(':'))
+            .is_some_and(|(_, v)| boolean(v))
+    } else {
+        boolean(&e.old) && boolean(&e.new)
+    }
+}
+
+/// Whether `text` reads the variable `name` (a whole identifier).
+fn mentions(text: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(ident)
+            && !text[at + name.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+/// The bodies of the `{% if %}` branches, in `template` and the files it includes, whose
+/// condition reads `name`.
+fn branches_testing(vars: &EnvVars, template: &str, name: &str) -> Vec<String> {
+    let view = vars.renderer().view();
+    let mut out = Vec::new();
+    for file in crate::ansible::vhost::with_includes(view, template) {
+        let Some(text) = view.read(&file) else {
+            continue;
+        };
+        if !text.contains(name) {
+            continue;
+        }
+        for block in jinja::Structure::of(&text, vars.selector()).blocks {
+            let tests = block
+                .branches
+                .first()
+                .is_some_and(|b| mentions(&text[b.tag.clone()], name));
+            if tests {
+                out.extend(
+                    block
+                        .branches
+                        .iter()
+                        .map(|b| text[b.body.clone()].to_string()),
+                );
+            }
+        }
+    }
+    out
+}
+
 /// Compares the leaves before and after: see the module's description.
 fn compare(
     old: Vec<Leaf>,
@@ -829,6 +943,20 @@ mod tests {
             old: old.into(),
             new: new.into(),
         }
+    }
+
+    #[test]
+    fn switches_are_boolean_settings() {
+        let set = |old: &str, new: &str| Edit {
+            old: old.into(),
+            ..edit(old, new)
+        };
+        assert!(is_switch(&set("false", "true")));
+        assert!(is_switch(&set("", "# why\non_new: false\n")));
+        assert!(!is_switch(&set("old.org", "new.org")));
+        assert!(!is_switch(&set("", "name: value\n")));
+        assert!(mentions("{% if on_new | default(false) %}", "on_new"));
+        assert!(!mentions("{% if on_new_too %}", "on_new"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! proof derived from the edits themselves (`derived`).
 
 mod derived;
+pub mod redirect;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -204,6 +205,15 @@ pub fn prove(
     let now = Renderings::new(now)?;
     let before = baseline.map(|b| Renderings::new(b.project)).transpose()?;
     let mut report = promises(&now, before.as_ref(), isolate, migration, rules, envs);
+    redirect::prove(
+        &now,
+        before.as_ref(),
+        isolate,
+        migration,
+        rules,
+        envs,
+        &mut report,
+    );
     report.failures.sort();
     report.notes.sort();
     report.notes.dedup();
@@ -225,6 +235,15 @@ pub fn planned(
     let before = Renderings::new(before)?;
     let mut report = promises(&now, None, false, migration, rules, envs);
     derived::prove(&before, &now, edits, envs, &mut report);
+    redirect::prove(
+        &now,
+        Some(&before),
+        true,
+        migration,
+        rules,
+        envs,
+        &mut report,
+    );
     report.failures.sort();
     report.failures.dedup();
     report.notes.sort();
