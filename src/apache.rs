@@ -3,7 +3,10 @@
 //! `%{SERVER_NAME}`, `%{REQUEST_URI}`, `%{QUERY_STRING}`, `%{HTTPS}`, `%{HTTP:Header}`,
 //! `%{REMOTE_HOST}`/`%{REMOTE_ADDR}` (the address: no lookups) and `expr "[!] -R 'CIDR'"`, with `[NC]` and
 //! `[OR]`; `RewriteRule PATTERN SUBSTITUTION [flags]` with `R[=code]`, `L`, `END`, `P`, `PT`, `F`,
-//! `G`, `NC`, `QSA`, `E=…` (ignored), in file order, `$N` and `%N` back-references.
+//! `G`, `NC`, `QSA`, `E=…` (ignored), in file order, `$N` and `%N` back-references; and
+//! mod_alias's `RedirectMatch [status] PATTERN URL`, which translates what mod_rewrite leaves
+//! (rewrite runs first; a path it rewrote internally is a file by then, one passed on with
+//! `PT` is not).
 //!
 //! What Apache does, as the model answers it (httpd's mod_rewrite documentation):
 //! - a rule's pattern is matched against the URL path first, then its conditions (ANDed, `[OR]`
@@ -87,12 +90,21 @@ struct Flags {
     qsa: bool,
 }
 
-/// The rewrite rules of one configuration text, in order.
+/// A `RedirectMatch` (mod_alias): the pattern, the status and the target.
+#[derive(Debug, Clone)]
+struct Alias {
+    re: regex::Regex,
+    status: u16,
+    target: String,
+}
+
+/// The rewrite rules of one configuration text, in order, and its `RedirectMatch`es.
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     rules: Vec<Rule>,
     /// `RewriteEngine on` was seen (rules do nothing otherwise).
     on: bool,
+    aliases: Vec<Alias>,
 }
 
 impl Rules {
@@ -113,28 +125,62 @@ impl Rules {
                     let rule = rule(&words, std::mem::take(&mut conds)).map_err(at)?;
                     out.rules.push(rule);
                 }
+                Some("redirectmatch") => out.aliases.push(alias(&words).map_err(at)?),
                 _ => {}
             }
         }
         Ok(out)
     }
 
-    /// What Apache answers `req`.
+    /// What Apache answers `req`: mod_rewrite first; a path it leaves as it was, or passes
+    /// on (`PT`), then goes to mod_alias's `RedirectMatch`es (both translate the URL, rewrite
+    /// first).
     pub fn answer(&self, req: &Request<'_>) -> Answer {
+        let query = req.uri.split_once('?').map_or("", |(_, q)| q);
+        match self.rewrite(req) {
+            (Answer::Local(path), true) => self.alias(&path, query).unwrap_or(Answer::Local(path)),
+            (answer, _) => answer,
+        }
+    }
+
+    /// The first `RedirectMatch` matching `path`: its status and target (`$N` expanded, the
+    /// query string carried over when the target has none).
+    fn alias(&self, path: &str, query: &str) -> Option<Answer> {
+        self.aliases.iter().find_map(|a| {
+            let caps = a.re.captures(path)?;
+            let groups: Vec<String> = (0..caps.len())
+                .map(|i| caps.get(i).map_or("", |m| m.as_str()).to_string())
+                .collect();
+            if !(300..400).contains(&a.status) {
+                return Some(Answer::Status(a.status));
+            }
+            let mut to = expand(&a.target, &groups, &[]);
+            if !query.is_empty() && !to.contains('?') {
+                to = format!("{to}?{query}");
+            }
+            Some(Answer::Redirect(a.status, to))
+        })
+    }
+
+    /// mod_rewrite's answer, and whether the path goes on to the next translator (nothing
+    /// rewrote it, or `PT`).
+    fn rewrite(&self, req: &Request<'_>) -> (Answer, bool) {
         let (path, query) = req.uri.split_once('?').unwrap_or((req.uri, ""));
         let mut path = path.to_string();
         let mut query = query.to_string();
         if !self.on {
-            return Answer::Local(path);
+            return (Answer::Local(path), true);
         }
+        let mut rewritten = false;
         for rule in &self.rules {
             let Some(caps) = rule.re.captures(&path) else {
                 if !rule.negate {
                     continue;
                 }
                 // A negated pattern that does not match applies, with no groups.
+                rewritten |= rule.substitution != "-";
                 match self.apply(rule, req, &mut path, &mut query, &[], &[]) {
-                    Some(answer) => return answer,
+                    Some(answer) => return (answer, rule.flags.pass_through || !rewritten),
                     None => continue,
                 }
             };
@@ -147,13 +193,14 @@ impl Rules {
             let Some(cond_groups) = conds_hold(&rule.conds, req, &path, &query, &groups) else {
                 continue;
             };
+            rewritten |= rule.substitution != "-";
             if let Some(answer) =
                 self.apply(rule, req, &mut path, &mut query, &groups, &cond_groups)
             {
-                return answer;
+                return (answer, rule.flags.pass_through || !rewritten);
             }
         }
-        Answer::Local(path)
+        (Answer::Local(path), !rewritten)
     }
 
     /// Applies a matched rule: `Some` when it ends the processing.
@@ -484,6 +531,32 @@ fn rule(words: &[String], conds: Vec<Cond>) -> Result<Rule, String> {
     })
 }
 
+/// `RedirectMatch [status] regex URL` (the status a code or `permanent`, `temp`, `seeother`,
+/// `gone`; 302 when absent).
+fn alias(words: &[String]) -> Result<Alias, String> {
+    let status = |w: &str| match w.to_ascii_lowercase().as_str() {
+        "permanent" => Some(301),
+        "temp" => Some(302),
+        "seeother" => Some(303),
+        "gone" => Some(410),
+        code => code.parse::<u16>().ok().filter(|c| (100..600).contains(c)),
+    };
+    let (status, rest) = match words.get(1).and_then(|w| status(w)) {
+        Some(code) => (code, &words[2..]),
+        None => (302, &words[1..]),
+    };
+    let (pattern, target) = match rest {
+        [p, t, ..] => (p.as_str(), t.clone()),
+        [p] if !(300..400).contains(&status) => (p.as_str(), String::new()),
+        _ => return Err("RedirectMatch needs a pattern and a URL".into()),
+    };
+    Ok(Alias {
+        re: compile(pattern, false)?,
+        status,
+        target,
+    })
+}
+
 fn compile(pattern: &str, nocase: bool) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(pattern)
         .case_insensitive(nocase)
@@ -675,6 +748,41 @@ mod tests {
         for (method, uri, expected) in cases {
             assert_eq!(rules.answer(&req(method, uri)), expected, "{method} {uri}");
         }
+    }
+
+    /// mod_alias translates what mod_rewrite leaves (httpd docs, "mod_rewrite and mod_alias":
+    /// rewrite runs first); a path rewritten internally is a file by then, one passed on
+    /// (`PT`) is not.
+    #[test]
+    fn redirect_match_answers_what_rewrite_leaves() {
+        let conf = "RewriteEngine on\n\
+            RewriteRule ^/v2/ - [R=404,L]\n\
+            RewriteRule ^/old$ /repo/x [PT]\n\
+            RewriteRule ^/file$ /repo/y [L]\n\
+            RedirectMatch ^/(index\\.html|repo(/.*)?)?$ https://new.example.net/org/ns/\n\
+            RedirectMatch permanent ^/v2/(.*) https://elsewhere/$1\n";
+        let rules = Rules::parse(conf).expect("parses");
+        let to = Answer::Redirect(302, "https://new.example.net/org/ns/".into());
+        assert_eq!(rules.answer(&req("GET", "/")), to);
+        assert_eq!(rules.answer(&req("GET", "/repo/fedora/tags/")), to);
+        assert_eq!(rules.answer(&req("GET", "/old")), to, "PT passes it on");
+        assert_eq!(
+            rules.answer(&req("GET", "/file")),
+            Answer::Local("/repo/y".into())
+        );
+        assert_eq!(
+            rules.answer(&req("GET", "/v2/x")),
+            Answer::Status(404),
+            "rewrite first"
+        );
+        assert_eq!(
+            rules.answer(&req("GET", "/?a=1")),
+            Answer::Redirect(302, "https://new.example.net/org/ns/?a=1".into())
+        );
+        assert_eq!(
+            rules.answer(&req("GET", "/other")),
+            Answer::Local("/other".into())
+        );
     }
 
     #[test]

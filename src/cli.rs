@@ -57,9 +57,9 @@ struct Global {
     /// The environments to migrate: one the migration file declares, or `all`.
     #[arg(long, global = true, value_name = "NAME|all", default_value = "all")]
     env: String,
-    /// The migration step.
-    #[arg(long, global = true, value_enum, default_value_t = StepArg::Two)]
-    step: StepArg,
+    /// The migration step (default 2; for `rollback`, every step).
+    #[arg(long, global = true, value_enum)]
+    step: Option<StepArg>,
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
@@ -142,9 +142,18 @@ enum Command {
     /// Prove the current tree: render what the rules promise, per environment, and check it
     /// (exit 1 when a promise does not hold).
     Verify,
+    /// Revert regshift's own commits (their `Regshift-Rule:` trailers) of `--step` (default:
+    /// every step) and `--env`, newest first, as new commits; for step 3 this turns the
+    /// redirect off. Refused when later commits changed the same lines (they are named).
+    #[command(after_help = "Example: regshift rollback --step 3 --env staging")]
+    Rollback,
     /// Render one template as Ansible would for one environment (a debugging aid).
     #[command(hide = true)]
     Render { template: String },
+    /// Print the configuration of each site a step-3 rule redirects, as Apache reads it, for
+    /// one environment (a debugging aid; what the step-3 proof asks the mod_rewrite model).
+    #[command(hide = true)]
+    Site,
     /// Inspect the rules.
     Rules {
         #[command(subcommand)]
@@ -199,6 +208,8 @@ struct Config {
     migration: Migration,
     rules: RuleSet,
     step: u8,
+    /// `--step N` as given (`None`: not given, or `all`).
+    step_named: Option<u8>,
     /// The environments whose renderings may change.
     envs: Envs,
     quiet: bool,
@@ -274,18 +285,21 @@ fn run(cli: Cli) -> Result<u8> {
     };
     let builtin = g.migration.is_none() || g.builtin_rules;
     let rules = RuleSet::load(g.rules.as_deref(), &migration, builtin)?;
-    let step = match g.step {
+    let step = match g.step.unwrap_or(StepArg::Two) {
         StepArg::One => 1,
         StepArg::Two | StepArg::All => 2,
         StepArg::Three => 3,
         StepArg::Four => 4,
     };
+    // A step named (not `all`): what `rollback` limits itself to.
+    let step_named = g.step.filter(|s| *s != StepArg::All).map(|_| step);
     let envs = selected_envs(&g.env, &migration)?;
     let config = Config {
         tree: dir,
         migration,
         rules,
         step,
+        step_named,
         envs,
         quiet: g.quiet,
         verbose: g.verbose,
@@ -295,6 +309,8 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Apply(args) => apply_command(&config, args),
         Command::Rules { command } => rules_command(&config, command),
         Command::Render { template } => render_command(&config, &template),
+        Command::Site => site_command(&config),
+        Command::Rollback => rollback_command(&config),
         Command::Verify => verify_command(&config),
         Command::Audit {
             explain: Some(target),
@@ -683,6 +699,52 @@ fn render_command(config: &Config, template: &str) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
     let text = Project::of(&tree, &config.migration.selector).render(template, env)?;
     let _ = write!(anstream::stdout(), "{text}");
+    Ok(0)
+}
+
+fn rollback_command(config: &Config) -> Result<u8> {
+    let done = crate::rollback::rollback(
+        &config.tree,
+        &config.migration,
+        &config.rules,
+        config.step_named,
+        config.envs,
+    )?;
+    let mut out = String::new();
+    if done.reverted.is_empty() {
+        out.push_str("rollback: no commit of regshift's to roll back\n");
+    } else {
+        for named in &done.reverted {
+            out.push_str(&format!("reverted {named}\n"));
+        }
+        out.push_str(&format!(
+            "rollback: {} commits reverted on branch {} ({} files)\n",
+            done.reverted.len(),
+            done.branch,
+            done.files
+        ));
+    }
+    if !config.quiet {
+        let _ = write!(anstream::stdout(), "{out}");
+    }
+    Ok(0)
+}
+
+/// Prints each redirected site's configuration for the first selected environment.
+fn site_command(config: &Config) -> Result<u8> {
+    let Some(env) = config.envs.iter().next() else {
+        return Ok(0);
+    };
+    let tree = Tree::walk(&config.tree)?;
+    let project = Project::of(&tree, &config.migration.selector);
+    let rules = config.rules.of_step(3);
+    for (label, text) in prove::redirect::configurations(&project, &config.migration, &rules, env)?
+    {
+        let _ = write!(
+            anstream::stdout(),
+            "# site of the `{label}` registry ({env})\n{text}"
+        );
+    }
     Ok(0)
 }
 

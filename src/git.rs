@@ -87,7 +87,7 @@ pub struct Committed {
     pub commits: Vec<git2::Oid>,
 }
 
-fn git_error(dir: &Path, what: &str, e: &git2::Error) -> Error {
+pub fn git_error(dir: &Path, what: &str, e: &git2::Error) -> Error {
     Error::file(dir, format!("{what}: {}", e.message()))
 }
 
@@ -117,7 +117,7 @@ impl Repo {
         Ok(Repo { repo, prefix })
     }
 
-    fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         self.repo.workdir().unwrap_or_else(|| self.repo.path())
     }
 
@@ -196,8 +196,22 @@ impl Repo {
             .map_err(|e| git_error(dir, "cannot write the index", &e))
     }
 
+    /// The repository itself (`history` walks and reverts commits in it).
+    pub fn raw(&self) -> &git2::Repository {
+        &self.repo
+    }
+
+    /// A repository path as a tree path (`None` outside the tree).
+    pub fn in_tree(&self, path: &str) -> Option<String> {
+        if self.prefix.is_empty() {
+            return Some(path.to_string());
+        }
+        path.strip_prefix(&format!("{}/", self.prefix))
+            .map(str::to_string)
+    }
+
     /// A tree path as a path in the repository.
-    fn in_repo(&self, path: &str) -> String {
+    pub fn in_repo(&self, path: &str) -> String {
         if self.prefix.is_empty() {
             path.to_string()
         } else {

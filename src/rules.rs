@@ -138,6 +138,34 @@ struct RuleSpec {
     redirect: Option<Redirect>,
     /// Step 3: the monitoring checks a redirect would break are pointed at what still answers.
     monitor: Option<Monitor>,
+    /// Step 3: the site's web pages are redirected to the new registry's page.
+    pages: Option<Pages>,
+}
+
+/// A redirect of a site's web pages (SPEC §7.3), as a rule writes it: through a role that
+/// redirects pages of a site (Apache's `RedirectMatch`), its use for the site found by meaning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pages {
+    /// The role redirecting a site's pages, its parameter naming the site, the one holding the
+    /// pages' pattern and the one holding where they go.
+    pub role: String,
+    pub site: String,
+    pub pattern: String,
+    pub target: String,
+    /// The registry label whose `from` host is the site.
+    pub registry: String,
+    /// The redirect's switch: a new use of the role is applied only where it is on.
+    pub switch: String,
+    /// Pages that must go (a use whose pattern matches one of them is the site's page redirect).
+    pub sample: Vec<String>,
+    /// Where they go, per environment (`${…}` over the migration).
+    pub to: String,
+    /// The parameters of a new use, when the site has none (besides site, pattern and target).
+    #[serde(default)]
+    pub add: BTreeMap<String, String>,
+    /// The pattern of a new use.
+    pub pages: String,
 }
 
 /// Monitoring checks of a redirected site (SPEC §7.3), as a rule writes them: Nagios-style
@@ -552,6 +580,8 @@ pub enum Action {
     Redirect(Redirect),
     /// Step 3: repoint the checks a redirect breaks, behind its switch (`plan::monitor`).
     Monitor(Monitor),
+    /// Step 3: redirect a site's web pages (`plan::pages`); the target, compiled.
+    Pages(Pages, Template),
 }
 
 /// The id of the inferred-rewrite rule.
@@ -780,14 +810,17 @@ impl RuleSpec {
             || !self.set.is_empty()
             || self.lines.is_some()
             || !self.prove.is_empty()
-            || (self.redirect.is_some() && self.monitor.is_some());
+            || usize::from(self.redirect.is_some())
+                + usize::from(self.monitor.is_some())
+                + usize::from(self.pages.is_some())
+                > 1;
         if others || self.format != Format::Text || self.class != Class::Redirect {
             return Err(bad(
                 key,
                 format!(
                     "a `{key}` rule is `class: redirect`, `format: text`, and names its place and \
                      proof itself (no `files`, `select`, `where`, `variable`, values, `prove`, or \
-                     another of `redirect` and `monitor`)"
+                     another of `redirect`, `monitor` and `pages`)"
                 ),
             ));
         }
@@ -844,6 +877,35 @@ impl RuleSpec {
         Ok(self.site_compiled(Action::Redirect(redirect), path, text, &role))
     }
 
+    /// A `pages` rule: the role's uses for the site are found by meaning.
+    fn compile_pages(
+        self,
+        pages: Pages,
+        path: &Path,
+        text: &str,
+        migration: &Migration,
+        bad: &dyn Fn(&str, String) -> Error,
+    ) -> Result<Rule> {
+        self.site_rule("pages", bad)?;
+        if !crate::migration::is_identifier(&pages.switch) {
+            return Err(bad(
+                "switch",
+                format!("`{}` is not a variable name", pages.switch),
+            ));
+        }
+        regex::Regex::new(&pages.pages)
+            .map_err(|e| bad("pages", format!("bad regular expression: {e}")))?;
+        if pages.sample.is_empty() || pages.sample.iter().any(|p| !p.starts_with('/')) {
+            return Err(bad(
+                "sample",
+                "list paths of the pages, each starting with `/`".into(),
+            ));
+        }
+        let to = Template::parse(&pages.to, migration).map_err(|m| bad("to", m))?;
+        let role = pages.role.clone();
+        Ok(self.site_compiled(Action::Pages(pages, to), path, text, &role))
+    }
+
     /// A `monitor` rule: the checks it repoints are found in any template.
     fn compile_monitor(
         self,
@@ -894,7 +956,8 @@ impl RuleSpec {
             .redirect
             .as_ref()
             .map(|r| &r.registry)
-            .or(self.monitor.as_ref().map(|m| &m.registry));
+            .or(self.monitor.as_ref().map(|m| &m.registry))
+            .or(self.pages.as_ref().map(|p| &p.registry));
         if let Some(label) = label
             && let Some((env, _)) = migration
                 .envs
@@ -927,6 +990,9 @@ impl RuleSpec {
         }
         if let Some(monitor) = self.monitor.clone() {
             return self.compile_monitor(monitor, path, text, &bad);
+        }
+        if let Some(pages) = self.pages.clone() {
+            return self.compile_pages(pages, path, text, migration, &bad);
         }
         let mut builder = GlobSetBuilder::new();
         for glob in &self.files {

@@ -231,7 +231,8 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         )
     }));
     let unproven = prove::prove(&before_project, None, migration, &only, selection.envs)?;
-    let promises = !rule.proofs.is_empty() || matches!(rule.action, Action::Redirect(_));
+    let promises =
+        !rule.proofs.is_empty() || matches!(rule.action, Action::Redirect(_) | Action::Pages(..));
     if !keeps && promises && unproven.checks > 0 && unproven.failures.is_empty() {
         failures
             .push("before/ already keeps every promise: the proofs cannot fail here".to_string());

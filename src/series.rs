@@ -52,9 +52,15 @@ pub fn series(
         .map(|(rule, envs, edits)| {
             applied.extend(edits.iter().copied());
             let why = rules.get(&rule).map(|r| r.why.trim().to_string());
+            let trailers = Trailers {
+                rule: &rule,
+                step: rules.get(&rule).map(|r| r.step),
+                envs,
+                signoff,
+            };
             CommitSpec {
                 subject: subject(&rule, envs, &edits, migration),
-                body: body(&rule, why.as_deref(), &edits, plan, signoff),
+                body: body(why.as_deref(), &edits, plan, &trailers),
                 files: contents(plan, &applied, &edits),
                 edits: edits.into_iter().cloned().collect(),
                 rule,
@@ -179,13 +185,16 @@ fn contains_word(text: &str, needle: &str) -> bool {
     })
 }
 
-fn body(
-    rule: &str,
-    why: Option<&str>,
-    edits: &[&Edit],
-    plan: &Plan,
-    signoff: Option<&str>,
-) -> String {
+/// What a commit's trailers say: the rule, its step and the environments it changes — what
+/// `regshift rollback` reads back (`history`).
+struct Trailers<'t> {
+    rule: &'t str,
+    step: Option<u8>,
+    envs: Envs,
+    signoff: Option<&'t str>,
+}
+
+fn body(why: Option<&str>, edits: &[&Edit], plan: &Plan, trailers: &Trailers<'_>) -> String {
     let mut out = String::new();
     if let Some(why) = why.filter(|w| !w.is_empty()) {
         out.push_str(why);
@@ -204,8 +213,15 @@ fn body(
             new
         ));
     }
-    out.push_str(&format!("\nRegshift-Rule: {rule}\n"));
-    if let Some(who) = signoff {
+    out.push_str(&format!("\nRegshift-Rule: {}\n", trailers.rule));
+    if let Some(step) = trailers.step {
+        out.push_str(&format!("Regshift-Step: {step}\n"));
+    }
+    let envs: Vec<&str> = trailers.envs.iter().map(Env::name).collect();
+    if !envs.is_empty() {
+        out.push_str(&format!("Regshift-Environments: {}\n", envs.join(", ")));
+    }
+    if let Some(who) = trailers.signoff {
         out.push_str(&format!("Signed-off-by: {who}\n"));
     }
     out

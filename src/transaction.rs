@@ -72,8 +72,11 @@ struct Entry {
     /// Relative to the tree's root, like every path regshift prints.
     target: PathBuf,
     staged: PathBuf,
-    /// The git blob id of the target's bytes before the write.
+    /// The git blob id of the target's bytes before the write (empty: the target is new).
     old: String,
+    /// The target is removed at the commit point (nothing is staged for it).
+    #[serde(default)]
+    delete: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -124,22 +127,48 @@ fn blob_id(bytes: &[u8]) -> String {
 /// documentation). Each file keeps its permissions, and its owner and group where the process
 /// may set them.
 pub fn write(root: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), Failure> {
-    let result = held(|| write_held(root, files));
+    write_and_remove(root, files, &[])
+}
+
+/// [`write`], and removes `gone` (paths relative to root) in the same transaction: at the
+/// commit point, with the renames. A file written that does not exist yet is created (mode
+/// 0644).
+pub fn write_and_remove(
+    root: &Path,
+    files: &[(PathBuf, Vec<u8>)],
+    gone: &[PathBuf],
+) -> Result<(), Failure> {
+    let result = held(|| write_held(root, files, gone));
     if result.is_ok() {
         stop_if_interrupted("after every file was written");
     }
     result
 }
 
-fn write_held(root: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), Failure> {
-    let mut entries = Vec::with_capacity(files.len());
+fn write_held(root: &Path, files: &[(PathBuf, Vec<u8>)], gone: &[PathBuf]) -> Result<(), Failure> {
+    let mut entries = Vec::with_capacity(files.len() + gone.len());
     for (rel, _) in files {
+        let target = root.join(rel);
+        let old = match std::fs::read(&target) {
+            Ok(bytes) => blob_id(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(Failure::Io(with_path(&target, e))),
+        };
+        entries.push(Entry {
+            target: rel.clone(),
+            staged: staged_path(rel),
+            old,
+            delete: false,
+        });
+    }
+    for rel in gone {
         let target = root.join(rel);
         let old = std::fs::read(&target).map_err(|e| Failure::Io(with_path(&target, e)))?;
         entries.push(Entry {
             target: rel.clone(),
             staged: staged_path(rel),
             old: blob_id(&old),
+            delete: true,
         });
     }
     let mut journal = Journal {
@@ -171,10 +200,15 @@ fn write_held(root: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), Failure> 
         let _ = std::fs::remove_file(&jpath);
         return Err(failure);
     }
-    // Past the commit point: every rename is done, a signal or not.
+    // Past the commit point: every rename (and removal) is done, a signal or not.
     for (i, e) in journal.entries.iter().enumerate() {
         if i == 1 {
             pause_for_tests("rename");
+        }
+        if e.delete {
+            std::fs::remove_file(root.join(&e.target))
+                .map_err(|err| Failure::Io(with_path(&root.join(&e.target), err)))?;
+            continue;
         }
         std::fs::rename(root.join(&e.staged), root.join(&e.target)).map_err(|err| {
             Failure::Io(with_path(
@@ -247,11 +281,16 @@ fn complete(root: &Path, jpath: &Path, journal: &Journal) -> crate::error::Resul
     let pending: Vec<&Entry> = journal
         .entries
         .iter()
-        .filter(|e| root.join(&e.staged).exists())
+        .filter(|e| match e.delete {
+            true => root.join(&e.target).exists(),
+            false => root.join(&e.staged).exists(),
+        })
         .collect();
     for e in &pending {
-        let now = std::fs::read(root.join(&e.target)).unwrap_or_default();
-        if blob_id(&now) != e.old {
+        let now = std::fs::read(root.join(&e.target))
+            .map(|b| blob_id(&b))
+            .unwrap_or_default();
+        if now != e.old {
             return Err(crate::error::Error::file(
                 &root.join(&e.target),
                 format!(
@@ -264,7 +303,11 @@ fn complete(root: &Path, jpath: &Path, journal: &Journal) -> crate::error::Resul
         }
     }
     for e in &pending {
-        std::fs::rename(root.join(&e.staged), root.join(&e.target)).map_err(|err| {
+        let done = match e.delete {
+            true => std::fs::remove_file(root.join(&e.target)),
+            false => std::fs::rename(root.join(&e.staged), root.join(&e.target)),
+        };
+        done.map_err(|err| {
             crate::error::Error::file(&root.join(&e.target), format!("cannot write: {err}"))
         })?;
     }
@@ -300,8 +343,17 @@ fn save(path: &Path, journal: &Journal) -> std::io::Result<()> {
 /// Writes `bytes` to `staged` (created afresh), synced, with `target`'s permissions, owner and
 /// group.
 fn stage(target: &Path, staged: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let meta = std::fs::metadata(target)?;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let meta = match std::fs::metadata(target) {
+        Ok(meta) => Some(meta),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = staged.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let _ = std::fs::remove_file(staged);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -310,6 +362,11 @@ fn stage(target: &Path, staged: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .open(staged)?;
     f.write_all(bytes)?;
     f.sync_all()?;
+    let Some(meta) = meta else {
+        // A new file (a rollback putting back one a step removed).
+        std::fs::set_permissions(staged, std::fs::Permissions::from_mode(0o644))?;
+        return Ok(());
+    };
     std::fs::set_permissions(staged, meta.permissions())?;
     // The new file keeps the old one's owner and group where this process may give them (root,
     // or a group the user belongs to); otherwise it belongs to the user running regshift, as
@@ -450,6 +507,7 @@ mod tests {
                     target: rel.clone(),
                     staged: staged_path(rel),
                     old: blob_id(read(t.path(), &rel.to_string_lossy()).as_bytes()),
+                    delete: false,
                 })
                 .collect(),
         };
@@ -483,6 +541,34 @@ mod tests {
     }
 
     #[test]
+    fn files_are_removed_and_created_in_the_same_transaction() {
+        let t = tree();
+        write_and_remove(
+            t.path(),
+            &[(PathBuf::from("a/three"), b"new 3\n".to_vec())],
+            &[PathBuf::from("two")],
+        )
+        .expect("written");
+        assert_eq!(walk(t.path()), ["a/one", "a/three"]);
+        assert_eq!(read(t.path(), "a/three"), "new 3\n");
+        // Killed after the commit point with the removal still to do: completed.
+        std::fs::write(t.path().join("two"), "old 2\n").expect("put back");
+        let j = Journal {
+            state: State::Renaming,
+            entries: vec![Entry {
+                target: "two".into(),
+                staged: ".two.regshift-new".into(),
+                old: blob_id(b"old 2\n"),
+                delete: true,
+            }],
+        };
+        save(&journal_path(t.path()), &j).expect("journal");
+        let said = recover(t.path()).expect("recovered").expect("done");
+        assert!(said.contains("1 of 1 files written now"), "{said}");
+        assert_eq!(walk(t.path()), ["a/one", "a/three"]);
+    }
+
+    #[test]
     fn a_target_changed_since_is_not_overwritten() {
         let t = tree();
         let j = Journal {
@@ -491,6 +577,7 @@ mod tests {
                 target: "two".into(),
                 staged: ".two.regshift-new".into(),
                 old: blob_id(b"old 2\n"),
+                delete: false,
             }],
         };
         save(&journal_path(t.path()), &j).expect("journal");

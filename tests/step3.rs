@@ -1,8 +1,9 @@
 //! Step 3 on both corpora (issue 14.2–14.3): `plan|apply|verify --step 3`, staging first; the
 //! other environment's renderings byte-identical; idempotent; the switched environment's
-//! registry vhost answers the sample requests as SPEC §7.3 says (the answers are written here
-//! from the spec, not taken from regshift's own proof); turning the switch off gives back
-//! today's renderings; a wrong redirect fails `verify`.
+//! registry vhost answers the sample requests as SPEC §7.3 says, its web pages going to the
+//! organisation page (the answers are written here from the spec, not taken from regshift's
+//! own proof); turning the switch off gives back today's renderings; a wrong redirect fails
+//! `verify`.
 
 mod common;
 
@@ -27,6 +28,14 @@ fn renderings(root: &Path, env: &str) -> Vec<String> {
         .iter()
         .map(|t| render(root, t, env))
         .collect()
+}
+
+/// The registry site's whole configuration (every file installed for it, rendered with its
+/// role use's parameters) as the step-3 proof reads it.
+fn site(root: &Path, env: &str) -> String {
+    let run = common::regshift(&["site", "--env", env, "-C", root.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout
 }
 
 fn run(root: &Path, args: &[&str]) -> common::Run {
@@ -79,6 +88,7 @@ fn assert_redirects(rules: &Rules, ns: &str, env: &str) {
 
 fn step_three(root: &Path) {
     let before_prod = renderings(root, "production");
+    let before_prod_site = site(root, "production");
     let before_stg = renderings(root, "staging");
     let before_rules = Rules::parse(&before_stg[0]).expect("today's vhost reads");
 
@@ -106,13 +116,16 @@ fn step_three(root: &Path) {
         before_prod,
         "production renders byte for byte as before"
     );
+    assert_eq!(
+        site(root, "production"),
+        before_prod_site,
+        "the whole production site too"
+    );
     let stg = Rules::parse(&renderings(root, "staging")[0]).expect("the new vhost reads");
     assert_redirects(&stg, "fedora-testing", "staging");
-    // The flatpak index and the web UI pages are answered as before.
+    // The flatpak index and the signatures are answered as before.
     for uri in [
         "/index/static?architecture=amd64&label%3Aorg.flatpak.ref%3Aexists=1",
-        "/",
-        "/repo/fedora/tags/",
         "/signatures/fedora@sha256=ab/signature-1",
     ] {
         assert_eq!(
@@ -120,6 +133,14 @@ fn step_three(root: &Path) {
             answer(&before_rules, "GET", uri),
             "staging: GET {uri} is not the API's"
         );
+    }
+    // The web UI pages go to the organisation page of staging's namespace (the whole site:
+    // the page redirect is a file of its own, installed by another role).
+    let whole = Rules::parse(&site(root, "staging")).expect("the site reads");
+    assert_redirects(&whole, "fedora-testing", "staging");
+    let page = Answer::Redirect(302, "https://quay.io/organization/fedora-testing/".into());
+    for uri in ["/index.html", "/repo/fedora/tags/"] {
+        assert_eq!(answer(&whole, "GET", uri), page, "staging: GET {uri}");
     }
     assert_eq!(
         run(root, &["check", "--step", "3", "--env", "staging"]).code,
@@ -132,8 +153,12 @@ fn step_three(root: &Path) {
     assert_eq!(applied.code, 0, "{}", applied.stderr);
     assert_eq!(run(root, &["plan", "--step", "3"]).code, 0, "idempotent");
     assert_eq!(run(root, &["verify", "--step", "3"]).code, 0);
-    let prod = Rules::parse(&renderings(root, "production")[0]).expect("reads");
+    let prod = Rules::parse(&site(root, "production")).expect("reads");
     assert_redirects(&prod, "fedora", "production");
+    assert_eq!(
+        answer(&prod, "GET", "/repo/fedora/tags/"),
+        Answer::Redirect(302, "https://quay.io/organization/fedora/".into())
+    );
 
     // A redirect to the wrong namespace fails the proof.
     let generic = root.join(GENERIC);
@@ -164,6 +189,7 @@ fn step_three(root: &Path) {
     }
     assert_eq!(renderings(root, "production"), before_prod);
     assert_eq!(renderings(root, "staging"), before_stg);
+    assert_eq!(site(root, "production"), before_prod_site);
 }
 
 #[test]

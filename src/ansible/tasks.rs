@@ -524,6 +524,11 @@ pub fn template_src(task: &Node) -> Option<String> {
     template_arg(task, "src")
 }
 
+/// The `dest` of a template task.
+pub fn template_dest(task: &Node) -> Option<String> {
+    template_arg(task, "dest")
+}
+
 /// An argument (`src`, `dest`) of a template task, however the module is written.
 fn template_arg(task: &Node, key: &str) -> Option<String> {
     for module in TEMPLATE_MODULES {

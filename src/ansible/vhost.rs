@@ -20,13 +20,49 @@ use crate::formats::{jinja, yaml};
 use crate::migration::Env;
 use crate::walk::View;
 
-/// One use of the role for the site: where it is written, and the template it installs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// One use of the role for the site: where it is written, the template it installs, and what
+/// it is rendered with.
+#[derive(Debug, Clone)]
 pub struct Site {
     /// The play or task file applying the role.
     pub file: String,
     /// The template installed, as a tree path.
     pub template: String,
+    /// Where it is installed (the task's `dest` rendered), when that renders.
+    pub dest: Option<String>,
+    /// The use's parameters (plain values).
+    pub params: Vars,
+    /// The use's `when:`, as written, when it has one.
+    pub when: Option<String>,
+    /// The role applied.
+    pub role: String,
+}
+
+impl Site {
+    /// The variables the template renders with in `env`: the environment's group variables and
+    /// the use's parameters.
+    pub fn vars(&self, vars: &EnvVars, env: Env) -> Context {
+        let view = vars.renderer().view();
+        let role_vars = |layer: &str| {
+            super::read_vars(view, &format!("roles/{}/{layer}/main.yml", self.role))
+                .unwrap_or_default()
+        };
+        // Ansible's precedence: role defaults < group variables < role vars < role params.
+        let mut all = role_vars("defaults");
+        all.extend(vars.vars(env).iter().map(|(k, v)| (k.clone(), v.clone())));
+        all.extend(role_vars("vars"));
+        all.extend(self.params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // Ansible templates a parameter's value when the role reads it.
+        Context::from(&super::render::template_vars(vars.renderer(), &all))
+    }
+
+    /// Whether the use serves `env` (its `when:` does not render false there).
+    pub fn serves(&self, vars: &EnvVars, env: Env) -> bool {
+        self.when.as_deref().is_none_or(|w| {
+            vars.render(&format!("{{{{ ({w}) | bool }}}}"), env)
+                .is_none_or(|v| !v.eq_ignore_ascii_case("false"))
+        })
+    }
 }
 
 /// Includes nest; deeper than this is not a configuration anyone writes.
@@ -54,18 +90,32 @@ pub fn sites(vars: &EnvVars, role: &str, param: &str, hosts: &[String], env: Env
                 continue;
             }
             let params = scalar_params(&u.params);
-            if let Some(template) = installed(vars, role, &params, env) {
+            if let Some((template, dest)) = installed(vars, role, &params, env) {
+                let when = u.entry.get("when").map(|w| match w {
+                    Node::Sequence { items, .. } => items
+                        .iter()
+                        .filter_map(|i| i.as_scalar().map(|s| format!("({})", s.value)))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    other => other
+                        .as_scalar()
+                        .map_or_else(String::new, |s| s.value.clone()),
+                });
                 out.push(Site {
                     file: (*file).clone(),
                     template,
+                    dest,
+                    params,
+                    when,
+                    role: role.to_string(),
                 });
             }
         }
         Some(out)
     });
     let mut out: Vec<Site> = found.into_iter().flatten().flatten().collect();
-    out.sort();
-    out.dedup();
+    // As Apache reads a site's files: by the name they are installed under.
+    out.sort_by(|a, b| (&a.dest, &a.template, &a.file).cmp(&(&b.dest, &b.template, &b.file)));
     out
 }
 
@@ -117,8 +167,13 @@ fn scalar_params(holders: &[&Node]) -> Vars {
 }
 
 /// The template `role`'s template tasks install for a use with `params`: a task's `src`, or
-/// the first `with_first_found` candidate the tree holds.
-fn installed(vars: &EnvVars, role: &str, params: &Vars, env: Env) -> Option<String> {
+/// the first `with_first_found` candidate the tree holds; and its `dest`, rendered.
+fn installed(
+    vars: &EnvVars,
+    role: &str,
+    params: &Vars,
+    env: Env,
+) -> Option<(String, Option<String>)> {
     let view = vars.renderer().view();
     let prefix = format!("roles/{role}/tasks/");
     let mut context = vars.vars(env).clone();
@@ -152,8 +207,10 @@ fn installed(vars: &EnvVars, role: &str, params: &Vars, env: Env) -> Option<Stri
                     let beside = format!("roles/{role}/templates/{src}");
                     [beside, src].into_iter().find(|p| view.exists(p))
                 };
-                if found.is_some() {
-                    return found;
+                if let Some(template) = found {
+                    let dest = super::tasks::template_dest(task)
+                        .and_then(|d| vars.renderer().render("<dest>", &d, &context).ok());
+                    return Some((template, dest));
                 }
             }
         }

@@ -10,6 +10,7 @@ mod exact;
 mod infer;
 mod ini_rules;
 mod monitor;
+mod pages;
 pub mod redirect;
 mod tree_rules;
 
@@ -281,6 +282,7 @@ impl Planner<'_> {
             match &rule.action {
                 Action::Redirect(r) => self.redirect(tree, rule, r, &mut one)?,
                 Action::Monitor(m) => self.monitor(tree, rule, m, &mut one)?,
+                Action::Pages(p, to) => self.pages(tree, rule, p, to, &mut one)?,
                 _ => continue,
             }
             {

@@ -79,8 +79,8 @@ pub fn site_templates(vars: &EnvVars, migration: &Migration, r: &Redirect) -> BT
 }
 
 /// Whether the switch is on in `env`.
-pub fn switched(vars: &EnvVars, r: &Redirect, env: Env) -> bool {
-    vars.render(&format!("{{{{ {} }}}}", switch_test(r)), env)
+pub fn switched(vars: &EnvVars, switch: &str, env: Env) -> bool {
+    vars.render(&format!("{{{{ {switch} | default(false) }}}}"), env)
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
@@ -158,7 +158,7 @@ impl Planner<'_> {
         self.selection
             .envs
             .iter()
-            .filter(|env| !switched(self.vars, r, *env))
+            .filter(|env| !switched(self.vars, &r.switch, *env))
             .collect()
     }
 
@@ -256,8 +256,8 @@ impl Planner<'_> {
     ) -> Result<Vec<Edit>> {
         let selector = self.vars.selector();
         let mut wanted: Vec<(String, bool, Envs)> = Vec::new();
-        let default_on =
-            switching.contains(&selector.default) || switched(self.vars, r, selector.default);
+        let default_on = switching.contains(&selector.default)
+            || switched(self.vars, &r.switch, selector.default);
         wanted.push((
             group_vars_file(None),
             default_on,
@@ -270,7 +270,7 @@ impl Planner<'_> {
             let file = group_vars_file(Some(group));
             if switching.contains(&env) {
                 wanted.push((file, true, Envs::only(env)));
-            } else if default_on && !switched(self.vars, r, env) {
+            } else if default_on && !switched(self.vars, &r.switch, env) {
                 wanted.push((file, false, Envs::only(env)));
             }
         }

@@ -76,7 +76,8 @@ impl Planner<'_> {
                 Action::PerEnv { .. }
                 | Action::Infer
                 | Action::Redirect(_)
-                | Action::Monitor(_) => Vec::new(),
+                | Action::Monitor(_)
+                | Action::Pages(..) => Vec::new(),
             };
             edits.extend(found);
         }
@@ -686,7 +687,7 @@ const SPLIT_TAIL: &str = " }}";
 
 /// An inline per-environment split (SPEC §6.7), written with the selector:
 /// `{{ 'T' if VAR == 'VALUE' else 'O' }}`.
-fn split(values: &BTreeMap<Env, String>, pair: Split<'_>) -> String {
+pub(super) fn split(values: &BTreeMap<Env, String>, pair: Split<'_>) -> String {
     let get = |env| values.get(&env).map(String::as_str).unwrap_or_default();
     format!(
         "{SPLIT_HEAD}{} if {} else {}{SPLIT_TAIL}",

@@ -350,8 +350,8 @@ impl Derived<'_> {
             .iter()
             .map(|&i| Pair {
                 edit: i,
-                old: self.edits[i].old.clone(),
-                new: value_written(&self.edits[i]).to_string(),
+                old: unquoted(&self.edits[i].old),
+                new: unquoted(value_written(&self.edits[i])),
             })
             .filter(|p| p.old != p.new)
             .collect();
@@ -430,7 +430,16 @@ impl Derived<'_> {
             .into_iter()
             .filter(|e| envs.contains(*e))
         {
-            let pairs = self.pairs(group.iter().copied(), env);
+            // Values as the data holds them: a scalar rewritten with quotes is its value.
+            let pairs: Vec<Pair> = self
+                .pairs(group.iter().copied(), env)
+                .into_iter()
+                .map(|p| Pair {
+                    old: unquoted(&p.old),
+                    new: unquoted(&p.new),
+                    ..p
+                })
+                .collect();
             let render = |vars: &EnvVars, v: &str| vars.render_loose(v, env);
             let (Some(old), Some(new)) = (
                 render(self.before.vars, &old_value),
@@ -605,6 +614,19 @@ enum Direction {
 /// never replaced again).
 /// The value an edit writes: its text, less the space a value written into an empty one
 /// (`key:` → `key: NEW`) brings after the colon (syntax, not value).
+/// A whole quoted scalar's value (an edit that replaced a plain scalar with a quoted one is
+/// compared as values); any other text as it is.
+fn unquoted(text: &str) -> String {
+    let quoted = |q: char| text.len() >= 2 && text.starts_with(q) && text.ends_with(q);
+    if quoted('"') && !text.contains('\n') {
+        yaml::decode(text, Style::Double)
+    } else if quoted('\'') && !text.contains('\n') {
+        yaml::decode(text, Style::Single)
+    } else {
+        text.to_string()
+    }
+}
+
 fn value_written(e: &Edit) -> &str {
     match e.old.trim().is_empty() {
         true => e.new.trim_start(),
