@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
 use crate::git::{self, Committed, Repo};
 use crate::migration::{Env, Migration};
-use crate::plan::{self, Plan, Selection};
+use crate::plan::{self, Changed, Plan, Selection};
 use crate::project::Project;
 use crate::prove::{self, Report};
 use crate::report::pr::{self, PullRequest};
@@ -63,6 +63,7 @@ impl Job<'_> {
         let project = Project::of(&tree, &self.migration.selector);
         if !options.force {
             self.staging_first(&tree, &project)?;
+            self.step_two_done(&tree, &project)?;
         }
         let plan = plan::plan_in(
             &project,
@@ -88,11 +89,18 @@ impl Job<'_> {
         let files: Vec<(PathBuf, Vec<u8>)> = plan
             .changed
             .iter()
+            .filter(|c| !c.gone)
             .map(|c| (PathBuf::from(&c.path), c.file.bytes_with(&c.new_text)))
+            .collect();
+        let gone: Vec<PathBuf> = plan
+            .changed
+            .iter()
+            .filter(|c| c.gone)
+            .map(|c| PathBuf::from(&c.path))
             .collect();
         // The write and the commits after it are one piece: a signal waits for both.
         let published = transaction::held(|| -> Result<_> {
-            transaction::write(self.tree, &files).map_err(|e| match e {
+            transaction::write_and_remove(self.tree, &files, &gone).map_err(|e| match e {
                 transaction::Failure::Interrupted => Error::Interrupted,
                 transaction::Failure::Io(e) => Error::file(self.tree, format!("cannot write: {e}")),
             })?;
@@ -133,6 +141,34 @@ impl Job<'_> {
         })
     }
 
+    /// Step 4 waits for step 2 (SPEC §7.4): while a pusher still targets the registry being
+    /// decommissioned (a step-2 edit pending in the selected environments), removing it would
+    /// remove logins and configuration that step 2 rewrites.
+    fn step_two_done(&self, tree: &Tree, project: &Project) -> Result<()> {
+        if self.step != 4 {
+            return Ok(());
+        }
+        let pending = plan::plan_in(
+            project,
+            tree,
+            self.migration,
+            self.rules,
+            Selection {
+                step: 2,
+                envs: self.envs,
+            },
+        )?;
+        match pending.edits.first() {
+            None => Ok(()),
+            Some(e) => Err(Error::Usage(format!(
+                "step 2 first: {} step-2 edits are still pending (the first in {}); apply and deploy \
+                 step 2 before decommissioning (or pass --force)",
+                pending.edits.len(),
+                e.path
+            ))),
+        }
+    }
+
     /// Staging first (issue 5): an environment waits while the step's edits of an environment
     /// before it in the rollout (the selector's groups before its default) are pending.
     fn staging_first(&self, tree: &Tree, project: &Project) -> Result<()> {
@@ -170,12 +206,7 @@ impl Job<'_> {
 
     /// Proves the planned result (SPEC §6.3), rendered from the planned texts.
     fn prove(&self, tree: &Tree, before: &Project, plan: &Plan) -> Result<Report> {
-        let mut after = View::of(tree);
-        after.overlay = plan
-            .changed
-            .iter()
-            .map(|c| (c.path.clone(), c.new_text.clone()))
-            .collect();
+        let after = View::of(tree).with_planned(plan.changed.iter().map(Changed::planned));
         let after = Project::new(Arc::new(after), &self.migration.selector);
         let report = prove::planned(
             before,
@@ -183,12 +214,17 @@ impl Job<'_> {
             &plan.edits,
             self.migration,
             &self.rules.of_step(self.step),
-            self.envs,
+            self.proven_envs(),
         )?;
         if !report.failures.is_empty() {
             return Err(Error::Proof(prove::text(&report)));
         }
         Ok(report)
+    }
+
+    /// The environments whose renderings the plan may change (see [`Selection::proven`]).
+    fn proven_envs(&self) -> Envs {
+        self.selection(self.envs).proven(self.migration)
     }
 
     /// After a failure that follows the writes (the branch cannot be made, HEAD or the index
@@ -303,6 +339,7 @@ impl Job<'_> {
             proof,
             references: &references,
             migration: self.migration,
+            rules: self.rules,
         }))
     }
 }

@@ -60,6 +60,62 @@ pub fn step_one(m: &Migration) -> String {
     out
 }
 
+/// What a person does around step 4 (SPEC §7.4): the removals in the repository are mechanical,
+/// these are not. Names come from the migration and the `remove` rules (the registry, the
+/// servers' glob).
+pub fn step_four(m: &Migration, rules: &crate::rules::RuleSet) -> String {
+    let mut out = String::from("step 4 needs people too, before and after the removals:\n");
+    for rule in &rules.rules {
+        let crate::rules::Action::Remove(r) = &rule.action else {
+            continue;
+        };
+        let mut froms: Vec<&str> = r
+            .registry
+            .iter()
+            .flat_map(|label| m.envs.values().filter_map(move |e| e.registries.get(label)))
+            .map(|reg| reg.from.as_str())
+            .collect();
+        froms.sort_unstable();
+        froms.dedup();
+        let endpoint = froms.join(", ");
+        let servers = r.servers.as_deref().unwrap_or("its servers");
+        let mut item = |text: String| {
+            let _ = writeln!(out, "- [ ] {text}");
+        };
+        if !endpoint.is_empty() {
+            item(format!(
+                "no pusher is left on {endpoint}: step 2 is deployed in every environment, and \
+                 the registry's access logs show no push since"
+            ));
+        }
+        item(format!(
+            "the data of {servers}: copied where it is still wanted (step 1's sync), then its \
+                 storage (an NFS export, a volume) retired"
+        ));
+        if !endpoint.is_empty() {
+            item(format!(
+                "DNS: the records of {endpoint} removed (or answered with 410)"
+            ));
+        }
+        item(format!(
+            "the machines {servers} shut down and destroyed on their hypervisors"
+        ));
+        item(format!("IPA: the hosts {servers} removed (`ipa host-del`)"));
+        item(format!("VPN: the client certificates of {servers} revoked"));
+        item(
+            "secrets: the old registry's credentials deleted from the private variables once \
+                 nothing reads them (`regshift audit` shows no reference)"
+                .to_string(),
+        );
+        item(
+            "deployed files: Ansible never removes what it installed — delete the removed \
+                 sites' configuration and password files on the proxies (a one-off `file: state=absent`)"
+                .to_string(),
+        );
+    }
+    out
+}
+
 /// Why step 2 and step 3 go out together (SPEC §7): after step 2 nothing pushes to the old
 /// registries, so their users get stale images until the redirect is live.
 pub fn deployment_order(m: &Migration) -> String {

@@ -161,7 +161,7 @@ enum Command {
     },
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 struct ApplyArgs {
     /// Commit the edits, one commit per rule, on a new branch (refuses a dirty work tree).
     #[arg(long)]
@@ -203,6 +203,7 @@ enum RulesCommand {
 }
 
 /// Validated settings shared by every command.
+#[derive(Clone)]
 struct Config {
     tree: PathBuf,
     migration: Migration,
@@ -293,6 +294,7 @@ fn run(cli: Cli) -> Result<u8> {
     };
     // A step named (not `all`): what `rollback` limits itself to.
     let step_named = g.step.filter(|s| *s != StepArg::All).map(|_| step);
+    let every_step = g.step == Some(StepArg::All);
     let envs = selected_envs(&g.env, &migration)?;
     let config = Config {
         tree: dir,
@@ -304,6 +306,14 @@ fn run(cli: Cli) -> Result<u8> {
         quiet: g.quiet,
         verbose: g.verbose,
     };
+    if every_step
+        && matches!(
+            cli.command,
+            Command::Plan { .. } | Command::Apply(_) | Command::Verify | Command::Check { .. }
+        )
+    {
+        return every_step_command(&config, cli.command);
+    }
     match cli.command {
         Command::Plan { format } => plan_command(&config, format),
         Command::Apply(args) => apply_command(&config, args),
@@ -324,14 +334,54 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Steps 1 and 4 have no edits in this version: say so instead of planning.
+/// `--step all` (SPEC §7.2): every step in order. `apply` applies steps 2, 3 and 4 one after
+/// the other (each on the tree the one before wrote; with `--commit`, on one branch); `plan`,
+/// `verify` and `check` run each step on the tree as it is, step 1's checklist first, and exit
+/// with the worst code.
+fn every_step_command(config: &Config, command: Command) -> Result<u8> {
+    let at = |step: u8| Config {
+        step,
+        ..config.clone()
+    };
+    let mut worst = 0;
+    match command {
+        Command::Apply(mut args) => {
+            if args.commit && args.branch.is_none() {
+                let env = match config.envs.iter().count() {
+                    1 => config.envs.iter().map(|e| format!("-{e}")).collect(),
+                    _ => String::new(),
+                };
+                args.branch = Some(format!("regshift/step-all{env}"));
+            }
+            for step in 2..=4 {
+                if !config.quiet {
+                    let _ = writeln!(anstream::stdout(), "== step {step}");
+                }
+                worst = worst.max(apply_command(&at(step), args.clone())?);
+            }
+        }
+        command => {
+            for step in 1..=4 {
+                if !config.quiet {
+                    let _ = writeln!(anstream::stderr(), "== step {step}");
+                }
+                let code = match &command {
+                    Command::Plan { format } => plan_command(&at(step), *format)?,
+                    Command::Verify if step > 1 => verify_command(&at(step))?,
+                    Command::Check { format } if step > 1 => check_command(&at(step), *format)?,
+                    _ => 0,
+                };
+                worst = worst.max(code);
+            }
+        }
+    }
+    Ok(worst)
+}
+
+/// Step 1 has no edits: its checklist instead of a plan.
 fn step_without_edits(config: &Config) -> Option<String> {
     match config.step {
         1 => Some(crate::checklist::step_one(&config.migration)),
-        4 => Some(format!(
-            "step {}: edits are not implemented yet; `regshift audit` will classify them\n",
-            config.step
-        )),
         _ => None,
     }
 }
@@ -400,6 +450,10 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     if config.step == 2 && !plan.edits.is_empty() && !config.quiet {
         let order = crate::checklist::deployment_order(&config.migration);
         let _ = write!(anstream::stderr(), "note: {order}");
+    }
+    if config.step == 4 && !plan.edits.is_empty() && !config.quiet {
+        let list = crate::checklist::step_four(&config.migration, &config.rules);
+        let _ = write!(anstream::stderr(), "note: {list}");
     }
     let text = match format {
         PlanFormat::Diff => colour_diff(&report::diff(&plan, &config.rules)),

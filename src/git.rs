@@ -187,9 +187,13 @@ impl Repo {
             .index()
             .map_err(|e| git_error(dir, "cannot read the index", &e))?;
         for path in written {
-            index
-                .add_path(Path::new(&self.in_repo(path)))
-                .map_err(|e| git_error(dir, "cannot update the index", &e))?;
+            let in_repo = self.in_repo(path);
+            // A file the series removed leaves the index too.
+            let done = match dir.join(&in_repo).exists() {
+                true => index.add_path(Path::new(&in_repo)),
+                false => index.remove_path(Path::new(&in_repo)),
+            };
+            done.map_err(|e| git_error(dir, "cannot update the index", &e))?;
         }
         index
             .write()
@@ -316,6 +320,10 @@ impl Repo {
             let mut update = git2::build::TreeUpdateBuilder::new();
             for (path, bytes) in &spec.files {
                 let path = self.in_repo(path);
+                let Some(bytes) = bytes else {
+                    update.remove(path.as_str());
+                    continue;
+                };
                 let blob = self
                     .repo
                     .blob(bytes)

@@ -120,6 +120,8 @@ pub struct Reverts {
     pub commits: Vec<git2::Oid>,
     /// Tree-relative paths and their contents after the last revert.
     pub files: Vec<(String, Vec<u8>)>,
+    /// Tree-relative paths the reverts remove (files a reverted commit added).
+    pub gone: Vec<String>,
 }
 
 /// Builds the reverts of `commits`, newest first; a conflict is an error naming the later
@@ -175,10 +177,11 @@ pub fn revert(repo: &Repo, commits: &[&Made], who: &git2::Signature<'_>) -> Resu
             .map_err(|e| git_error(dir, "cannot read a new commit", &e))?;
         out.push(id);
     }
-    let files = changed(repo, &head, &current)?;
+    let (files, gone) = changed(repo, &head, &current)?;
     Ok(Reverts {
         commits: out,
         files,
+        gone,
     })
 }
 
@@ -237,13 +240,11 @@ fn touching(repo: &Repo, since: git2::Oid, paths: &[String]) -> Result<Vec<Strin
     Ok(out)
 }
 
-/// The tree files that differ between two commits, with their contents in `to` (a file `to`
-/// lacks is an error: regshift's reverts only put contents back).
-fn changed(
-    repo: &Repo,
-    from: &git2::Commit<'_>,
-    to: &git2::Commit<'_>,
-) -> Result<Vec<(String, Vec<u8>)>> {
+/// The tree files that differ between two commits: those `to` has, with their contents, and
+/// those it lacks.
+type Changes = (Vec<(String, Vec<u8>)>, Vec<String>);
+
+fn changed(repo: &Repo, from: &git2::Commit<'_>, to: &git2::Commit<'_>) -> Result<Changes> {
     let raw = repo.raw();
     let dir = repo.dir();
     let (a, b) = (
@@ -255,23 +256,29 @@ fn changed(
     let diff = raw
         .diff_tree_to_tree(Some(&a), Some(&b), None)
         .map_err(|e| git_error(dir, "cannot compare trees", &e))?;
-    let mut out = Vec::new();
+    let (mut files, mut gone) = (Vec::new(), Vec::new());
     for delta in diff.deltas() {
-        let Some(path) = delta.new_file().path().and_then(Path::to_str) else {
+        let file = match delta.status() {
+            git2::Delta::Deleted => delta.old_file(),
+            _ => delta.new_file(),
+        };
+        let Some(rel) = file
+            .path()
+            .and_then(Path::to_str)
+            .and_then(|p| repo.in_tree(p))
+        else {
             continue;
         };
-        let Some(rel) = repo.in_tree(path) else {
+        if delta.status() == git2::Delta::Deleted {
+            gone.push(rel);
             continue;
-        };
-        let blob = raw.find_blob(delta.new_file().id()).map_err(|_| {
-            Error::file(
-                Path::new(path),
-                "a revert removes this file; regshift rolls back only changes to files",
-            )
-        })?;
-        out.push((rel, blob.content().to_vec()));
+        }
+        let blob = raw
+            .find_blob(file.id())
+            .map_err(|e| git_error(dir, "cannot read a file's contents", &e))?;
+        files.push((rel, blob.content().to_vec()));
     }
-    Ok(out)
+    Ok((files, gone))
 }
 
 #[cfg(test)]

@@ -64,13 +64,19 @@ pub fn rollback(
         .iter()
         .map(|(p, b)| (PathBuf::from(p), b.clone()))
         .collect();
-    let written: Vec<&str> = reverts.files.iter().map(|(p, _)| p.as_str()).collect();
+    let gone: Vec<PathBuf> = reverts.gone.iter().map(PathBuf::from).collect();
+    let written: Vec<&str> = reverts
+        .files
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .chain(reverts.gone.iter().map(String::as_str))
+        .collect();
     let committed = Committed {
         branch: branch.clone(),
         commits: reverts.commits.clone(),
     };
     transaction::held(|| -> Result<()> {
-        transaction::write(dir, &files).map_err(|e| match e {
+        transaction::write_and_remove(dir, &files, &gone).map_err(|e| match e {
             transaction::Failure::Interrupted => Error::Interrupted,
             transaction::Failure::Io(e) => Error::file(dir, format!("cannot write: {e}")),
         })?;
@@ -80,7 +86,7 @@ pub fn rollback(
     Ok(Done {
         branch,
         reverted: chosen.iter().map(|m| m.named()).collect(),
-        files: files.len(),
+        files: files.len() + gone.len(),
     })
 }
 

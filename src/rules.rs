@@ -140,6 +140,20 @@ struct RuleSpec {
     monitor: Option<Monitor>,
     /// Step 3: the site's web pages are redirected to the new registry's page.
     pages: Option<Pages>,
+    /// Step 4: what goes with a registry's decommissioning is removed.
+    remove: Option<Remove>,
+}
+
+/// What a decommissioning removes (SPEC §7.4), as a rule names it: a registry's endpoint (the
+/// uses of roles configuring its `from` hosts, with what only they use) and its servers (their
+/// inventory lines, the files named after them, the plays and blocks that are only theirs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remove {
+    /// The registry label whose `from` hosts name the endpoint.
+    pub registry: Option<String>,
+    /// The servers, a whole-hostname glob over the inventory's hosts.
+    pub servers: Option<String>,
 }
 
 /// A redirect of a site's web pages (SPEC §7.3), as a rule writes it: through a role that
@@ -582,6 +596,8 @@ pub enum Action {
     Monitor(Monitor),
     /// Step 3: redirect a site's web pages (`plan::pages`); the target, compiled.
     Pages(Pages, Template),
+    /// Step 4: remove what a decommissioning takes away (`plan::remove`).
+    Remove(Remove),
 }
 
 /// The id of the inferred-rewrite rule.
@@ -813,14 +829,24 @@ impl RuleSpec {
             || usize::from(self.redirect.is_some())
                 + usize::from(self.monitor.is_some())
                 + usize::from(self.pages.is_some())
+                + usize::from(self.remove.is_some())
                 > 1;
-        if others || self.format != Format::Text || self.class != Class::Redirect {
+        let class = match self.remove {
+            Some(_) => Class::Decommission,
+            None => Class::Redirect,
+        };
+        if others || self.format != Format::Text || self.class != class {
             return Err(bad(
                 key,
                 format!(
-                    "a `{key}` rule is `class: redirect`, `format: text`, and names its place and \
+                    "a `{key}` rule is `class: {}`, `format: text`, and names its place and \
                      proof itself (no `files`, `select`, `where`, `variable`, values, `prove`, or \
-                     another of `redirect`, `monitor` and `pages`)"
+                     another of `redirect`, `monitor`, `pages` and `remove`)",
+                    if self.remove.is_some() {
+                        "decommission"
+                    } else {
+                        "redirect"
+                    }
                 ),
             ));
         }
@@ -957,7 +983,8 @@ impl RuleSpec {
             .as_ref()
             .map(|r| &r.registry)
             .or(self.monitor.as_ref().map(|m| &m.registry))
-            .or(self.pages.as_ref().map(|p| &p.registry));
+            .or(self.pages.as_ref().map(|p| &p.registry))
+            .or(self.remove.as_ref().and_then(|r| r.registry.as_ref()));
         if let Some(label) = label
             && let Some((env, _)) = migration
                 .envs
@@ -993,6 +1020,21 @@ impl RuleSpec {
         }
         if let Some(pages) = self.pages.clone() {
             return self.compile_pages(pages, path, text, migration, &bad);
+        }
+        if let Some(remove) = self.remove.clone() {
+            self.site_rule("remove", &bad)?;
+            if remove.registry.is_none() && remove.servers.is_none() {
+                return Err(bad(
+                    "remove",
+                    "name a `registry`, `servers`, or both".into(),
+                ));
+            }
+            let needle = remove
+                .servers
+                .clone()
+                .or(remove.registry.clone())
+                .unwrap_or_default();
+            return Ok(self.site_compiled(Action::Remove(remove), path, text, &needle));
         }
         let mut builder = GlobSetBuilder::new();
         for glob in &self.files {

@@ -18,7 +18,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
 use crate::migration::Migration;
-use crate::plan::{self, Selection};
+use crate::plan::{self, Changed, Selection};
 use crate::rules::{Action, Rule, RuleSet};
 use std::sync::Arc;
 
@@ -180,6 +180,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     for path in all {
         let expected = std::fs::read(after.root.join(path)).ok();
         let got = match planned.changed.iter().find(|c| &c.path == path) {
+            Some(c) if c.gone => None,
             Some(c) => Some(c.file.bytes_with(&c.new_text)),
             None => std::fs::read(before.root.join(path)).ok(),
         };
@@ -196,19 +197,14 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
     }
     // The planned result passes the proof derived from its edits and the rule's promises;
     // before/ breaks at least one promise, so the proofs can fail.
-    let mut after_view = View::of(&before);
-    after_view.overlay = planned
-        .changed
-        .iter()
-        .map(|c| (c.path.clone(), c.new_text.clone()))
-        .collect();
+    let after_view = View::of(&before).with_planned(planned.changed.iter().map(Changed::planned));
     let proven = prove::planned(
         &before_project,
         &Project::new(Arc::new(after_view), selector),
         &planned.edits,
         migration,
         &only,
-        selection.envs,
+        selection.proven(migration),
     )?;
     failures.extend(
         proven

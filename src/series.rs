@@ -27,8 +27,9 @@ pub struct CommitSpec {
     pub subject: String,
     /// The body, trailers included; `message()` joins it to the subject.
     pub body: String,
-    /// Every file the commit changes (tree-relative path) with its bytes after the commit.
-    pub files: Vec<(String, Vec<u8>)>,
+    /// Every file the commit changes (tree-relative path) with its bytes after the commit
+    /// (`None`: the commit removes it).
+    pub files: Vec<(String, Option<Vec<u8>>)>,
 }
 
 impl CommitSpec {
@@ -59,7 +60,7 @@ pub fn series(
                 signoff,
             };
             CommitSpec {
-                subject: subject(&rule, envs, &edits, migration),
+                subject: subject(&rule, envs, &edits, migration, plan),
                 body: body(why.as_deref(), &edits, plan, &trailers),
                 files: contents(plan, &applied, &edits),
                 edits: edits.into_iter().cloned().collect(),
@@ -113,7 +114,10 @@ fn env_label(envs: Envs) -> String {
 
 /// `rule: what → where (env)`: the migration's mapping for the registries the new values name
 /// (or the credentials they read), shortened until it fits.
-fn subject(rule: &str, envs: Envs, edits: &[&Edit], migration: &Migration) -> String {
+fn subject(rule: &str, envs: Envs, edits: &[&Edit], migration: &Migration, plan: &Plan) -> String {
+    if let Some(removed) = removals(rule, envs, edits, plan) {
+        return removed;
+    }
     let names = |needle: &str| edits.iter().any(|e| contains_word(&e.new, needle));
     // A registry moved when a new value names its `to`, or an edit swaps its host for `to`'s.
     let mut moved: Vec<_> = migration
@@ -173,6 +177,26 @@ fn subject(rule: &str, envs: Envs, edits: &[&Edit], migration: &Migration) -> St
             s.push('…');
             s
         })
+}
+
+/// `rule: remove N files and M entries (env)` when every edit removes something (step 4).
+fn removals(rule: &str, envs: Envs, edits: &[&Edit], plan: &Plan) -> Option<String> {
+    if edits.is_empty() || edits.iter().any(|e| !e.new.is_empty() || e.old.is_empty()) {
+        return None;
+    }
+    let gone = |e: &&&Edit| plan.changed.iter().any(|c| c.gone && c.path == e.path);
+    let files = edits.iter().filter(gone).count();
+    let entries = edits.len() - files;
+    let env = match envs.iter().count() {
+        1 => format!(" ({})", env_label(envs)),
+        _ => String::new(),
+    };
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    Some(format!(
+        "{rule}: remove {files} file{} and {entries} entr{}{env}",
+        s(files),
+        if entries == 1 { "y" } else { "ies" }
+    ))
 }
 
 /// `needle` in `text` as a whole name: `reg.example/a` is not in `reg.example/a-b`,
@@ -247,7 +271,7 @@ pub fn edit_line(plan: &Plan, e: &Edit) -> usize {
 
 /// The files `edits` touch, each with every edit applied so far (`applied`, this commit's
 /// included): the intermediate texts of a file several rules edit.
-fn contents(plan: &Plan, applied: &[&Edit], edits: &[&Edit]) -> Vec<(String, Vec<u8>)> {
+fn contents(plan: &Plan, applied: &[&Edit], edits: &[&Edit]) -> Vec<(String, Option<Vec<u8>>)> {
     let mut paths: Vec<&str> = edits.iter().map(|e| e.path.as_str()).collect();
     paths.sort_unstable();
     paths.dedup();
@@ -265,7 +289,10 @@ fn contents(plan: &Plan, applied: &[&Edit], edits: &[&Edit]) -> Vec<(String, Vec
                 .collect();
             // The plan already refused overlapping edits, so a subset applies too.
             let text = edit::apply(&changed.file.text, &splices).ok()?;
-            Some((path.to_string(), changed.file.bytes_with(&text)))
+            // A removed file is gone once its removal is applied.
+            let bytes =
+                (!(changed.gone && text.is_empty())).then(|| changed.file.bytes_with(&text));
+            Some((path.to_string(), bytes))
         })
         .collect()
 }

@@ -25,6 +25,8 @@ pub struct View {
     pub root: PathBuf,
     pub files: Vec<String>,
     pub overlay: std::collections::BTreeMap<String, String>,
+    /// Files the planned edits remove: absent from this view.
+    pub gone: std::collections::BTreeSet<String>,
     /// Texts another reader already has (`audit`'s scan hands over the task files and
     /// playbooks the template index will read), each read once more at most from disk.
     pub handed: Arc<Handed>,
@@ -57,6 +59,7 @@ impl View {
             root: tree.root.clone(),
             files: tree.files.clone(),
             overlay: Default::default(),
+            gone: Default::default(),
             handed: Arc::default(),
             head: None,
             unreadable: Arc::default(),
@@ -69,16 +72,37 @@ impl View {
             root: root.to_path_buf(),
             files: head.files(),
             overlay: Default::default(),
+            gone: Default::default(),
             handed: Arc::default(),
             head: Some(Arc::new(head)),
             unreadable: Arc::default(),
         }
     }
 
+    /// This view with planned texts laid over it: `Some(text)` a file's new text, `None` a
+    /// file removed.
+    pub fn with_planned(
+        mut self,
+        planned: impl IntoIterator<Item = (String, Option<String>)>,
+    ) -> View {
+        for (path, text) in planned {
+            match text {
+                Some(text) => {
+                    self.overlay.insert(path, text);
+                }
+                None => {
+                    self.files.retain(|f| *f != path);
+                    self.gone.insert(path);
+                }
+            }
+        }
+        self
+    }
+
     /// The text of `rel` (`None`: absent, a symlink, binary or not UTF-8, or a path that
     /// leaves the tree).
     pub fn read(&self, rel: &str) -> Option<String> {
-        if !inside(rel) {
+        if !inside(rel) || self.gone.contains(rel) {
             return None;
         }
         if let Some(text) = self.overlay.get(rel) {
@@ -123,7 +147,7 @@ impl View {
     }
 
     pub fn exists(&self, rel: &str) -> bool {
-        if !inside(rel) {
+        if !inside(rel) || self.gone.contains(rel) {
             return false;
         }
         if let Some(head) = &self.head {

@@ -273,16 +273,18 @@ fn a_shared_ini_line_is_split_per_environment_and_completed_later() {
 }
 
 #[test]
-fn step_four_has_no_edits_yet() {
-    let run = regshift(&[
-        "plan",
-        "-C",
-        arg(&repo_path("fixtures/fedora-mini")),
-        "--step",
-        "4",
-    ]);
-    assert_eq!(run.code, 0);
-    assert!(run.stdout.contains("not implemented yet"), "{}", run.stdout);
+fn step_four_waits_for_step_two() {
+    let tree = common::copy_tree(&repo_path("fixtures/fedora-mini"));
+    let dir = arg(tree.path());
+    let before = common::snapshot_bytes(tree.path());
+    let run = regshift(&["apply", "--step", "4", "-C", dir]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("step 2 first"), "{}", run.stderr);
+    assert_eq!(
+        common::snapshot_bytes(tree.path()),
+        before,
+        "nothing written"
+    );
 }
 
 #[test]

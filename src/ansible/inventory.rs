@@ -35,15 +35,23 @@ pub struct Inventory {
     default_env: Option<Env>,
 }
 
+/// Whether `path` is an INI inventory file (directly under `inventory/`, no extension).
+pub fn is_inventory_file(path: &str) -> bool {
+    path.strip_prefix(DIR)
+        .is_some_and(|rest| !rest.contains('/') && !rest.contains('.') && !rest.is_empty())
+}
+
 impl Inventory {
+    /// Every host, in the order it first appears.
+    pub fn hosts(&self) -> &[String] {
+        &self.hosts
+    }
+
     /// Reads the inventory files of the tree (none: an empty inventory); hosts belong to
     /// environments as `selector` says.
     pub fn load(view: &View, selector: &Selector) -> Inventory {
         let mut inv = Inventory::default();
-        let files = view.files.iter().filter(|f| {
-            f.strip_prefix(DIR)
-                .is_some_and(|rest| !rest.contains('/') && !rest.contains('.') && !rest.is_empty())
-        });
+        let files = view.files.iter().filter(|f| is_inventory_file(f));
         for file in files {
             if let Some(text) = view.read(file) {
                 inv.read(&text);

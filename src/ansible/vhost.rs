@@ -152,7 +152,7 @@ fn is_yaml(path: &str) -> bool {
 }
 
 /// The use's parameters that are plain values.
-fn scalar_params(holders: &[&Node]) -> Vars {
+pub fn scalar_params(holders: &[&Node]) -> Vars {
     let mut out = Vars::new();
     for holder in holders {
         if let Node::Mapping { entries, .. } = holder {
@@ -168,7 +168,7 @@ fn scalar_params(holders: &[&Node]) -> Vars {
 
 /// The template `role`'s template tasks install for a use with `params`: a task's `src`, or
 /// the first `with_first_found` candidate the tree holds; and its `dest`, rendered.
-fn installed(
+pub fn installed(
     vars: &EnvVars,
     role: &str,
     params: &Vars,

@@ -12,6 +12,7 @@ mod ini_rules;
 mod monitor;
 mod pages;
 pub mod redirect;
+mod remove;
 mod tree_rules;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,6 +101,18 @@ pub struct Changed {
     pub path: String,
     pub file: FileText,
     pub new_text: String,
+    /// The file is removed (step 4): `new_text` is empty.
+    pub gone: bool,
+}
+
+impl Changed {
+    /// The planned text (`None`: removed), as [`crate::walk::View::with_planned`] takes it.
+    pub fn planned(&self) -> (String, Option<String>) {
+        (
+            self.path.clone(),
+            (!self.gone).then(|| self.new_text.clone()),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -126,6 +139,18 @@ pub struct Selection {
     pub step: u8,
     /// The environments whose renderings may change (SPEC §6.7).
     pub envs: Envs,
+}
+
+impl Selection {
+    /// The environments whose renderings the plan may change. Step 4's run that selects the
+    /// environment of hosts in no group (production, last in the rollout) removes what every
+    /// environment shares (the site's vhost, a proxy's block): all of them.
+    pub fn proven(self, migration: &Migration) -> Envs {
+        match self.step == 4 && self.envs.contains(migration.selector.default) {
+            true => migration.all(),
+            false => self.envs,
+        }
+    }
 }
 
 /// Plans `rules` (those of the selected step) over `tree`.
@@ -283,6 +308,7 @@ impl Planner<'_> {
                 Action::Redirect(r) => self.redirect(tree, rule, r, &mut one)?,
                 Action::Monitor(m) => self.monitor(tree, rule, m, &mut one)?,
                 Action::Pages(p, to) => self.pages(tree, rule, p, to, &mut one)?,
+                Action::Remove(r) => self.remove(tree, rule, r, &mut one)?,
                 _ => continue,
             }
             {
@@ -768,6 +794,7 @@ impl Planner<'_> {
             path: path.into(),
             new_text,
             file,
+            gone: false,
         });
         Ok(())
     }

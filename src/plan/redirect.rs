@@ -311,11 +311,17 @@ impl Planner<'_> {
             if crate::ansible::is_template(&path) {
                 self.vars.renderer().syntax(&path, &new_text)?;
             }
+            // A rule's edit spanning a whole file with nothing new removes it (step 4).
+            let gone = !file.text.is_empty()
+                && mine
+                    .iter()
+                    .any(|e| e.new.is_empty() && e.range == (0..file.text.len()));
             out.edits.extend(mine);
             out.changed.push(Changed {
                 path,
                 new_text,
                 file,
+                gone,
             });
         }
         Ok(())

@@ -77,7 +77,8 @@ impl Planner<'_> {
                 | Action::Infer
                 | Action::Redirect(_)
                 | Action::Monitor(_)
-                | Action::Pages(..) => Vec::new(),
+                | Action::Pages(..)
+                | Action::Remove(_) => Vec::new(),
             };
             edits.extend(found);
         }

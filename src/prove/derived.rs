@@ -50,6 +50,10 @@ pub(super) fn prove(
         selector: before.vars.selector(),
     };
     for ((template, env), reached) in &sites.renderings {
+        if !after.project.view().exists(template) {
+            proof.removed(template, *env, reached, report);
+            continue;
+        }
         if selected.contains(*env) {
             proof.rendering(template, *env, reached, report);
         } else {
@@ -302,6 +306,35 @@ impl Derived<'_> {
             }
         }
         (switches, gates)
+    }
+
+    /// A template the edits remove: nothing left in the tree names it (an include, a task's
+    /// `src`), so nothing renders it any more.
+    fn removed(&self, template: &str, env: Env, reached: &[(usize, Via)], report: &mut Report) {
+        let view = self.after.project.view();
+        let name = template.rsplit('/').next().unwrap_or(template);
+        let named_by: Vec<&String> = view
+            .files
+            .iter()
+            .filter(|f| view.read(f).is_some_and(|t| t.contains(name)))
+            .collect();
+        report.checks += 1;
+        *report.checks_by_env.entry(env).or_default() += 1;
+        let first = reached.first().map(|(i, _)| *i);
+        match named_by.first() {
+            None => {
+                if let Some(i) = first {
+                    let how = format!("{template} ({env}) removed, and no file names it");
+                    report.proven.entry(self.key(i)).or_default().push(how);
+                }
+            }
+            Some(file) => {
+                let mut f = self.failure(template, env, first, "removal".into());
+                f.expected = "no file naming the removed template".into();
+                f.got = format!("named by {file}");
+                report.fail(f);
+            }
+        }
     }
 
     /// An environment not selected renders exactly as before (SPEC §6.7).

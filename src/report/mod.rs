@@ -124,7 +124,7 @@ pub fn diff(plan: &Plan, rules: &RuleSet) -> String {
             let why = rules.get(id).map_or("", |r| r.why.as_str());
             let _ = writeln!(out, "# {id}: {why}");
         }
-        out.push_str(&redacted_diff(&c.path, &c.file.text, &c.new_text));
+        out.push_str(&redacted_diff(&c.path, &c.file.text, &c.new_text, c.gone));
     }
     out
 }
@@ -132,7 +132,7 @@ pub fn diff(plan: &Plan, rules: &RuleSet) -> String {
 /// The unified diff of `old` → `new` (3 lines of context) with every line shown as the redacted
 /// whole text shows it: a line in a vault block or a secret's block scalar is hidden even when
 /// the hunk does not reach the block's first line (SPEC §6.5).
-fn redacted_diff(path: &str, old: &str, new: &str) -> String {
+fn redacted_diff(path: &str, old: &str, new: &str, gone: bool) -> String {
     let shown_old: Vec<String> = redact::text(old)
         .split_inclusive('\n')
         .map(str::to_string)
@@ -146,7 +146,9 @@ fn redacted_diff(path: &str, old: &str, new: &str) -> String {
     let mut unified = diff.unified_diff();
     unified.context_radius(3);
     for (i, hunk) in unified.iter_hunks().enumerate() {
-        if i == 0 {
+        if i == 0 && gone {
+            let _ = writeln!(out, "deleted file\n--- a/{path}\n+++ /dev/null");
+        } else if i == 0 {
             let _ = writeln!(out, "--- a/{path}\n+++ b/{path}");
         }
         let _ = writeln!(out, "{}", hunk.header());

@@ -23,6 +23,8 @@ pub struct PullRequest<'a> {
     pub proof: &'a Report,
     pub references: &'a [Finding],
     pub migration: &'a Migration,
+    /// The step's rules (step 4's checklist names what they remove).
+    pub rules: &'a crate::rules::RuleSet,
 }
 
 pub fn body(pr: &PullRequest<'_>) -> String {
@@ -181,6 +183,10 @@ fn rollout(out: &mut String, pr: &PullRequest<'_>) {
     if pr.step == 2 {
         let order = crate::checklist::deployment_order(pr.migration);
         let _ = writeln!(out, "{}", capitalised(&order));
+    }
+    if pr.step == 4 {
+        let list = crate::checklist::step_four(pr.migration, pr.rules);
+        let _ = writeln!(out, "{}", capitalised(&list));
     }
     let order = pr.migration.selector.rollout(pr.migration.all().iter());
     let mut n = 0;
