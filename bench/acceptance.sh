@@ -3,7 +3,9 @@
 # parts). Each corpus is extracted into a temporary git repository, then for each migration
 # (the embedded default, fixtures/migrations/example-port.yaml, no-namespace.yaml): audit
 # (references, unclassified), plan (1: edits pending), apply --env staging, check --env staging
-# (0), apply, plan (0: nothing left), check (0) and verify.
+# (0), apply, plan (0: nothing left), check (0) and verify; then steps 3 and 4 the same way
+# (staging first, idempotent, check and verify per step), each line `s3:`/`s4:` with the exit
+# codes in that order.
 #
 # usage: bench/acceptance.sh
 set -u
@@ -30,6 +32,15 @@ print("refs=%d unclassified=%d" % (len(refs), bad))')
     "$R" check -C "$d" "${m[@]}" >/dev/null 2>&1; c=$?
     v=$("$R" verify -C "$d" "${m[@]}" 2>/dev/null | tail -1)
     echo "$date $mig: $refs plan=$p apply-staging=$as check-staging=$cs apply=$a plan-after=$p2 check-after=$c [$v]"
+    for step in 3 4; do
+      codes=""
+      for cmd in "plan" "apply --env staging" "check --env staging" "apply --env production" "plan" "check"; do
+        # shellcheck disable=SC2086
+        "$R" $cmd --step $step -C "$d" "${m[@]}" >/dev/null 2>&1; codes="$codes $?"
+      done
+      v=$("$R" verify --step $step -C "$d" "${m[@]}" 2>/dev/null | tail -1)
+      echo "  s$step:$codes [$v]"
+    done
     rm -rf "$d"
   done
 done

@@ -51,18 +51,26 @@ fn trailer<'m>(message: &'m str, key: &str) -> Option<&'m str> {
         .find_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::trim))
 }
 
-/// The commits regshift made on `HEAD`'s first-parent history and not reverted since, newest
-/// first.
-pub fn made(repo: &Repo) -> Result<Vec<Made>> {
-    let raw = repo.raw();
+/// `HEAD`'s first-parent history, newest first.
+fn first_parents(repo: &Repo) -> Result<git2::Revwalk<'_>> {
     let dir = repo.dir();
-    let mut walk = raw
+    let mut walk = repo
+        .raw()
         .revwalk()
         .map_err(|e| git_error(dir, "cannot read the history", &e))?;
     walk.push_head()
         .map_err(|e| git_error(dir, "HEAD has no commit", &e))?;
     walk.simplify_first_parent()
         .map_err(|e| git_error(dir, "cannot read the history", &e))?;
+    Ok(walk)
+}
+
+/// The commits regshift made on `HEAD`'s first-parent history and not reverted since, newest
+/// first.
+pub fn made(repo: &Repo) -> Result<Vec<Made>> {
+    let raw = repo.raw();
+    let dir = repo.dir();
+    let walk = first_parents(repo)?;
     let mut reverted: BTreeSet<git2::Oid> = BTreeSet::new();
     let mut out = Vec::new();
     for oid in walk.take(MAX_COMMITS) {
@@ -204,12 +212,7 @@ fn conflicted(index: &git2::Index) -> Vec<String> {
 fn touching(repo: &Repo, since: git2::Oid, paths: &[String]) -> Result<Vec<String>> {
     let raw = repo.raw();
     let dir = repo.dir();
-    let mut walk = raw
-        .revwalk()
-        .map_err(|e| git_error(dir, "cannot read the history", &e))?;
-    walk.push_head()
-        .and_then(|()| walk.simplify_first_parent())
-        .map_err(|e| git_error(dir, "cannot read the history", &e))?;
+    let walk = first_parents(repo)?;
     let mut out = Vec::new();
     for oid in walk.take(MAX_COMMITS) {
         let oid = oid.map_err(|e| git_error(dir, "cannot read the history", &e))?;

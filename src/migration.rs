@@ -372,6 +372,16 @@ impl Migration {
             .collect()
     }
 
+    /// The `from` hosts of the registry `label` in every environment that has it, lowercase (a
+    /// site, a check or a server list names them).
+    pub fn from_hosts_of(&self, label: &str) -> Vec<String> {
+        self.envs
+            .values()
+            .filter_map(|m| m.registries.get(label))
+            .map(|r| r.from.to_ascii_lowercase())
+            .collect()
+    }
+
     /// Whether `value` names one of the migration's registries, old or new: a `from` host or a
     /// `to`'s host, alone or followed by a port, path or tag.
     pub fn names_a_registry(&self, value: &str) -> bool {

@@ -812,6 +812,14 @@ impl Rule {
     }
 }
 
+/// A step-3 switch must be a variable's name: it is written into group variables and tests.
+fn switch_name(switch: &str, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
+    if crate::migration::is_identifier(switch) {
+        return Ok(());
+    }
+    Err(bad("switch", format!("`{switch}` is not a variable name")))
+}
+
 impl RuleSpec {
     /// A step-3 rule naming its place and action itself (`redirect`, `monitor`): none of the
     /// other keys of a rule, `class: redirect`, `format: text`.
@@ -884,12 +892,7 @@ impl RuleSpec {
         bad: &dyn Fn(&str, String) -> Error,
     ) -> Result<Rule> {
         self.site_rule("redirect", bad)?;
-        if !crate::migration::is_identifier(&redirect.switch) {
-            return Err(bad(
-                "switch",
-                format!("`{}` is not a variable name", redirect.switch),
-            ));
-        }
+        switch_name(&redirect.switch, bad)?;
         if !(300..400).contains(&redirect.status) {
             return Err(bad(
                 "status",
@@ -913,12 +916,7 @@ impl RuleSpec {
         bad: &dyn Fn(&str, String) -> Error,
     ) -> Result<Rule> {
         self.site_rule("pages", bad)?;
-        if !crate::migration::is_identifier(&pages.switch) {
-            return Err(bad(
-                "switch",
-                format!("`{}` is not a variable name", pages.switch),
-            ));
-        }
+        switch_name(&pages.switch, bad)?;
         regex::Regex::new(&pages.pages)
             .map_err(|e| bad("pages", format!("bad regular expression: {e}")))?;
         if pages.sample.is_empty() || pages.sample.iter().any(|p| !p.starts_with('/')) {
@@ -941,12 +939,7 @@ impl RuleSpec {
         bad: &dyn Fn(&str, String) -> Error,
     ) -> Result<Rule> {
         self.site_rule("monitor", bad)?;
-        if !crate::migration::is_identifier(&monitor.switch) {
-            return Err(bad(
-                "switch",
-                format!("`{}` is not a variable name", monitor.switch),
-            ));
-        }
+        switch_name(&monitor.switch, bad)?;
         if monitor.commands.is_empty()
             || monitor
                 .commands
@@ -1293,6 +1286,29 @@ mod tests {
             .to_string();
         assert!(msg.starts_with("r.yaml:9:"), "{msg}");
         assert!(msg.contains("bogus"), "{msg}");
+    }
+
+    #[test]
+    fn step_three_and_four_rules_are_checked_when_loaded() {
+        let redirect = |extra: &str| {
+            format!(
+                "id: r\nwhy: w\nstep: 3\nclass: redirect\nformat: text\nredirect: {{role: web, site: site, registry: stable, ping: /v2.json{extra}}}\n"
+            )
+        };
+        let error = |text: &str| {
+            Rule::parse(Path::new("r.yaml"), text, &migration())
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(error(&redirect(", switch: 'not a name'")).contains("not a variable name"));
+        assert!(error(&redirect(", switch: on, status: 200")).contains("not a redirect status"));
+        let files =
+            redirect(", switch: on").replace("format: text\n", "format: text\nfiles: [a]\n");
+        assert!(error(&files).contains("names its place"));
+        let nothing = "id: r\nwhy: w\nstep: 4\nclass: decommission\nformat: text\nremove: {}\n";
+        assert!(error(nothing).contains("name a `registry`, `servers`, or both"));
+        let unknown = "id: r\nwhy: w\nstep: 3\nclass: redirect\nformat: text\nredirect: {role: web, site: s, registry: mirror, switch: on, ping: /p}\n";
+        assert!(error(unknown).contains("mirror"), "{}", error(unknown));
     }
 
     #[test]

@@ -282,10 +282,7 @@ fn contents(plan: &Plan, applied: &[&Edit], edits: &[&Edit]) -> Vec<(String, Opt
             let splices: Vec<Splice> = applied
                 .iter()
                 .filter(|e| e.path == path)
-                .map(|e| Splice {
-                    range: e.range.clone(),
-                    text: e.new.clone(),
-                })
+                .map(|e| e.splice())
                 .collect();
             // The plan already refused overlapping edits, so a subset applies too.
             let text = edit::apply(&changed.file.text, &splices).ok()?;

@@ -540,6 +540,19 @@ mod tests {
         );
     }
 
+    /// A journal past its commit point for the file `two` (old bytes `old 2`), written or removed.
+    fn renaming_two(delete: bool) -> Journal {
+        Journal {
+            state: State::Renaming,
+            entries: vec![Entry {
+                target: "two".into(),
+                staged: ".two.regshift-new".into(),
+                old: blob_id(b"old 2\n"),
+                delete,
+            }],
+        }
+    }
+
     #[test]
     fn files_are_removed_and_created_in_the_same_transaction() {
         let t = tree();
@@ -553,15 +566,7 @@ mod tests {
         assert_eq!(read(t.path(), "a/three"), "new 3\n");
         // Killed after the commit point with the removal still to do: completed.
         std::fs::write(t.path().join("two"), "old 2\n").expect("put back");
-        let j = Journal {
-            state: State::Renaming,
-            entries: vec![Entry {
-                target: "two".into(),
-                staged: ".two.regshift-new".into(),
-                old: blob_id(b"old 2\n"),
-                delete: true,
-            }],
-        };
+        let j = renaming_two(true);
         save(&journal_path(t.path()), &j).expect("journal");
         let said = recover(t.path()).expect("recovered").expect("done");
         assert!(said.contains("1 of 1 files written now"), "{said}");
@@ -571,15 +576,7 @@ mod tests {
     #[test]
     fn a_target_changed_since_is_not_overwritten() {
         let t = tree();
-        let j = Journal {
-            state: State::Renaming,
-            entries: vec![Entry {
-                target: "two".into(),
-                staged: ".two.regshift-new".into(),
-                old: blob_id(b"old 2\n"),
-                delete: false,
-            }],
-        };
+        let j = renaming_two(false);
         save(&journal_path(t.path()), &j).expect("journal");
         staged_as_a_kill_leaves_it(t.path(), "two", b"new 2\n");
         std::fs::write(t.path().join("two"), "the user's own\n").expect("edit");

@@ -7,22 +7,13 @@ mod common;
 
 use std::path::Path;
 
-fn run(root: &Path, args: &[&str]) -> common::Run {
-    let mut all = args.to_vec();
-    all.extend(["-C", root.to_str().expect("utf-8")]);
-    common::regshift(&all)
-}
+use common::regshift_in as run;
 
 fn ok(root: &Path, args: &[&str]) -> String {
-    let r = run(root, args);
-    assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
-    r.stdout
+    common::succeeds_in(root, args).stdout
 }
 
-fn identity(root: &Path) {
-    common::git(root, &["config", "user.name", "T"]);
-    common::git(root, &["config", "user.email", "t@example.org"]);
-}
+use common::identity;
 
 /// Applies `step` staging first then production, with commits, and rolls it back.
 fn round_trip(root: &Path, step: &str) {

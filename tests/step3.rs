@@ -38,11 +38,7 @@ fn site(root: &Path, env: &str) -> String {
     run.stdout
 }
 
-fn run(root: &Path, args: &[&str]) -> common::Run {
-    let mut all = args.to_vec();
-    all.extend(["-C", root.to_str().expect("utf-8")]);
-    common::regshift(&all)
-}
+use common::regshift_in as run;
 
 fn answer(rules: &Rules, method: &str, uri: &str) -> Answer {
     rules.answer(&Request {

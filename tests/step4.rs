@@ -8,17 +8,9 @@ mod common;
 
 use std::path::Path;
 
-fn run(root: &Path, args: &[&str]) -> common::Run {
-    let mut all = args.to_vec();
-    all.extend(["-C", root.to_str().expect("utf-8")]);
-    common::regshift(&all)
-}
+use common::regshift_in as run;
 
-fn ok(root: &Path, args: &[&str]) -> common::Run {
-    let r = run(root, args);
-    assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
-    r
-}
+use common::succeeds_in as ok;
 
 fn render(root: &Path, template: &str, env: &str) -> String {
     ok(root, &["render", template, "--env", env]).stdout
@@ -28,8 +20,7 @@ const HAPROXY: &str = "roles/haproxy/templates/haproxy.cfg";
 
 /// `datacenter`: `iad2` (2023) or `rdu3` (2025); `ccd`: the VPN clients' directory.
 fn step_four(root: &Path, datacenter: &str, ccd: &str, module: bool) {
-    common::git(root, &["config", "user.name", "T"]);
-    common::git(root, &["config", "user.email", "t@example.org"]);
+    common::identity(root);
     let refused = run(root, &["apply", "--step", "4", "--env", "staging"]);
     assert_eq!(refused.code, 2, "{}", refused.stdout);
     assert!(
@@ -42,6 +33,7 @@ fn step_four(root: &Path, datacenter: &str, ccd: &str, module: bool) {
     ok(root, &["apply", "--commit", "--env", "production"]);
     let after_step_two = common::git(root, &["rev-parse", "HEAD"]);
 
+    assert_eq!(run(root, &["verify", "--step", "4"]).code, 1, "the servers are still there");
     let prod_haproxy = render(root, HAPROXY, "production");
     let planned = run(root, &["plan", "--step", "4", "--env", "staging"]);
     assert_eq!(planned.code, 1);
@@ -62,6 +54,7 @@ fn step_four(root: &Path, datacenter: &str, ccd: &str, module: bool) {
         "production unchanged"
     );
     ok(root, &["check", "--step", "4", "--env", "staging"]);
+    ok(root, &["verify", "--step", "4", "--env", "staging"]);
     let stg =
         format!("inventory/host_vars/oci-candidate-registry01.stg.{datacenter}.fedoraproject.org");
     assert!(
@@ -75,6 +68,7 @@ fn step_four(root: &Path, datacenter: &str, ccd: &str, module: bool) {
     );
     assert_eq!(run(root, &["plan", "--step", "4"]).code, 0, "idempotent");
     ok(root, &["check", "--step", "4"]);
+    assert!(ok(root, &["verify", "--step", "4"]).stdout.contains("2 passed, 0 failed"));
     let mut gone = vec![
         format!("inventory/host_vars/oci-candidate-registry01.{datacenter}.fedoraproject.org"),
         stg,

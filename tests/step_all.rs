@@ -5,13 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-
-fn run(root: &Path, args: &[&str]) -> common::Run {
-    let mut all = args.to_vec();
-    all.extend(["-C", root.to_str().expect("utf-8")]);
-    common::regshift(&all)
-}
+use common::regshift_in as run;
 
 #[test]
 fn every_step_in_order_and_back() {
@@ -19,8 +13,7 @@ fn every_step_in_order_and_back() {
         return;
     };
     let root = root.as_path();
-    common::git(root, &["config", "user.name", "T"]);
-    common::git(root, &["config", "user.email", "t@example.org"]);
+    common::identity(root);
     let start = common::git(root, &["rev-parse", "HEAD"]);
     let applied = run(root, &["apply", "--step", "all", "--commit"]);
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);

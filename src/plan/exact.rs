@@ -261,13 +261,7 @@ mod tests {
     }
 
     fn verdict(old: &str, edits: &[Edit]) -> Result<()> {
-        let splices: Vec<crate::edit::Splice> = edits
-            .iter()
-            .map(|e| crate::edit::Splice {
-                range: e.range.clone(),
-                text: e.new.clone(),
-            })
-            .collect();
+        let splices: Vec<crate::edit::Splice> = edits.iter().map(|e| e.splice()).collect();
         let new = crate::edit::apply(old, &splices).expect("no overlap");
         let p = Path::new("f.yml");
         let a = yaml::parse(p, old, &mask(old)).expect("old parses");

@@ -55,6 +55,14 @@ pub struct Edit {
 }
 
 impl Edit {
+    /// The splice that makes the edit.
+    pub fn splice(&self) -> Splice {
+        Splice {
+            range: self.range.clone(),
+            text: self.new.clone(),
+        }
+    }
+
     /// `value` (the edit's old or new text) as displays show it: a secret is `<redacted>`.
     pub fn shown<'v>(&self, value: &'v str) -> &'v str {
         if self.secret {
@@ -879,13 +887,7 @@ impl Planner<'_> {
 }
 
 fn splice_all(src: &Source<'_>, edits: &[Edit]) -> Result<String> {
-    let splices: Vec<Splice> = edits
-        .iter()
-        .map(|e| Splice {
-            range: e.range.clone(),
-            text: e.new.clone(),
-        })
-        .collect();
+    let splices: Vec<Splice> = edits.iter().map(Edit::splice).collect();
     edit::apply(src.text, &splices).map_err(|o| {
         let rule_at = |r: &Range<usize>| {
             edits

@@ -35,13 +35,7 @@ impl Planner<'_> {
         m: &Monitor,
         out: &mut Plan,
     ) -> Result<()> {
-        let hosts: Vec<String> = self
-            .migration
-            .envs
-            .values()
-            .filter_map(|e| e.registries.get(&m.registry))
-            .map(|r| r.from.to_ascii_lowercase())
-            .collect();
+        let hosts = self.migration.from_hosts_of(&m.registry);
         let pages = m.pages.as_deref().and_then(|p| regex::Regex::new(p).ok());
         let paths: Vec<&String> = tree
             .files

@@ -45,13 +45,7 @@ impl Planner<'_> {
         to: &Template,
         out: &mut Plan,
     ) -> Result<()> {
-        let hosts: Vec<String> = self
-            .migration
-            .envs
-            .values()
-            .filter_map(|e| e.registries.get(&p.registry))
-            .map(|r| r.from.to_ascii_lowercase())
-            .collect();
+        let hosts = self.migration.from_hosts_of(&p.registry);
         let uses = self.role_uses(p)?;
         let redirects: Vec<&Use> = uses
             .iter()

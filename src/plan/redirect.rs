@@ -63,12 +63,7 @@ pub fn switch_test(r: &Redirect) -> String {
 
 /// The templates installed for the sites serving `r`'s registry (any environment's `from`).
 pub fn site_templates(vars: &EnvVars, migration: &Migration, r: &Redirect) -> BTreeSet<String> {
-    let hosts: Vec<String> = migration
-        .envs
-        .values()
-        .filter_map(|m| m.registries.get(&r.registry))
-        .map(|reg| reg.from.clone())
-        .collect();
+    let hosts = migration.from_hosts_of(&r.registry);
     let mut out = BTreeSet::new();
     for env in vars.envs() {
         for site in vhost::sites(vars, &r.role, &r.site, &hosts, env) {
@@ -293,13 +288,7 @@ impl Planner<'_> {
                 Ok(file) => file,
                 Err(_) => continue,
             };
-            let splices: Vec<crate::edit::Splice> = mine
-                .iter()
-                .map(|e| crate::edit::Splice {
-                    range: e.range.clone(),
-                    text: e.new.clone(),
-                })
-                .collect();
+            let splices: Vec<crate::edit::Splice> = mine.iter().map(|e| e.splice()).collect();
             let new_text = crate::edit::apply(&file.text, &splices).map_err(|o| {
                 Error::at(
                     Path::new(&path),
@@ -797,13 +786,7 @@ mod tests {
         let f = site(text);
         let mut notes = Vec::new();
         let edits = dead_branches(&f, &rule, &[], &mut notes);
-        let splices: Vec<crate::edit::Splice> = edits
-            .iter()
-            .map(|e| crate::edit::Splice {
-                range: e.range.clone(),
-                text: e.new.clone(),
-            })
-            .collect();
+        let splices: Vec<crate::edit::Splice> = edits.iter().map(|e| e.splice()).collect();
         assert_eq!(
             crate::edit::apply(text, &splices).expect("no overlap"),
             "a\nb\nZ\nc\n"

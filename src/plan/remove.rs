@@ -63,17 +63,10 @@ impl Planner<'_> {
                 .collect(),
             None => Vec::new(),
         };
-        let endpoint: Vec<String> = r
+        let endpoint = r
             .registry
-            .as_ref()
-            .map(|label| {
-                self.migration
-                    .envs
-                    .values()
-                    .filter_map(|e| e.registries.get(label))
-                    .map(|reg| reg.from.to_ascii_lowercase())
-                    .collect()
-            })
+            .as_deref()
+            .map(|label| self.migration.from_hosts_of(label))
             .unwrap_or_default();
         let mut found = Found::default();
         if !servers.is_empty() {

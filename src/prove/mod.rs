@@ -9,6 +9,7 @@
 
 mod derived;
 pub mod redirect;
+mod remove;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -214,6 +215,7 @@ pub fn prove(
         envs,
         &mut report,
     );
+    remove::prove(&now, migration, rules, envs, &mut report);
     report.failures.sort();
     report.notes.sort();
     report.notes.dedup();
@@ -244,6 +246,7 @@ pub fn planned(
         envs,
         &mut report,
     );
+    remove::prove(&now, migration, rules, envs, &mut report);
     report.failures.sort();
     report.failures.dedup();
     report.notes.sort();

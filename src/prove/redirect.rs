@@ -176,12 +176,7 @@ fn configuration(
     site: &SiteRules<'_>,
     env: Env,
 ) -> Result<(String, Vec<vhost::Site>), String> {
-    let hosts: Vec<String> = migration
-        .envs
-        .values()
-        .filter_map(|m| m.registries.get(site.label))
-        .map(|r| r.from.clone())
-        .collect();
+    let hosts = migration.from_hosts_of(site.label);
     let vars = renderings.vars;
     let mut uses: Vec<vhost::Site> = site
         .roles()

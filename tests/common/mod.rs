@@ -33,6 +33,26 @@ pub fn regshift_with(args: &[&str], vars: &[(&str, &str)]) -> Run {
     }
 }
 
+/// Runs regshift with `args` on the tree at `root` (`-C root` appended).
+pub fn regshift_in(root: &Path, args: &[&str]) -> Run {
+    let mut all = args.to_vec();
+    all.extend(["-C", root.to_str().expect("utf-8 path")]);
+    regshift(&all)
+}
+
+/// [`regshift_in`], asserting exit 0.
+pub fn succeeds_in(root: &Path, args: &[&str]) -> Run {
+    let run = regshift_in(root, args);
+    assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+    run
+}
+
+/// Sets a git identity for commits in the repository at `root`.
+pub fn identity(root: &Path) {
+    git(root, &["config", "user.name", "T"]);
+    git(root, &["config", "user.email", "t@example.org"]);
+}
+
 /// Runs regshift and asserts it exits 0.
 pub fn succeeds(args: &[&str]) -> Run {
     let run = regshift(args);
