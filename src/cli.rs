@@ -151,7 +151,8 @@ enum Command {
     #[command(hide = true)]
     Render { template: String },
     /// Print the configuration of each site a step-3 rule redirects, as Apache reads it, for
-    /// one environment (a debugging aid; what the step-3 proof asks the mod_rewrite model).
+    /// one environment, and the mod_rewrite model's answers to the sample requests (a
+    /// debugging aid; what the step-3 proof asks the model).
     #[command(hide = true)]
     Site,
     /// Inspect the rules.
@@ -794,10 +795,17 @@ fn site_command(config: &Config) -> Result<u8> {
     let rules = config.rules.of_step(3);
     for (label, text) in prove::redirect::configurations(&project, &config.migration, &rules, env)?
     {
-        let _ = write!(
-            anstream::stdout(),
-            "# site of the `{label}` registry ({env})\n{text}"
-        );
+        let mut out = format!("# site of the `{label}` registry ({env})\n{text}");
+        out.push_str("# what the mod_rewrite model answers\n");
+        match prove::redirect::answers(&config.migration, &label, env, &text) {
+            Ok(answers) => {
+                for (request, answer) in answers {
+                    out.push_str(&format!("#   {request} -> {answer}\n"));
+                }
+            }
+            Err(e) => out.push_str(&format!("#   the model cannot read it: {e}\n")),
+        }
+        let _ = write!(anstream::stdout(), "{out}");
     }
     Ok(0)
 }

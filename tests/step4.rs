@@ -33,7 +33,11 @@ fn step_four(root: &Path, datacenter: &str, ccd: &str, module: bool) {
     ok(root, &["apply", "--commit", "--env", "production"]);
     let after_step_two = common::git(root, &["rev-parse", "HEAD"]);
 
-    assert_eq!(run(root, &["verify", "--step", "4"]).code, 1, "the servers are still there");
+    assert_eq!(
+        run(root, &["verify", "--step", "4"]).code,
+        1,
+        "the servers are still there"
+    );
     let prod_haproxy = render(root, HAPROXY, "production");
     let planned = run(root, &["plan", "--step", "4", "--env", "staging"]);
     assert_eq!(planned.code, 1);
@@ -68,7 +72,11 @@ fn step_four(root: &Path, datacenter: &str, ccd: &str, module: bool) {
     );
     assert_eq!(run(root, &["plan", "--step", "4"]).code, 0, "idempotent");
     ok(root, &["check", "--step", "4"]);
-    assert!(ok(root, &["verify", "--step", "4"]).stdout.contains("2 passed, 0 failed"));
+    assert!(
+        ok(root, &["verify", "--step", "4"])
+            .stdout
+            .contains("2 passed, 0 failed")
+    );
     let mut gone = vec![
         format!("inventory/host_vars/oci-candidate-registry01.{datacenter}.fedoraproject.org"),
         stg,

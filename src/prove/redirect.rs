@@ -152,6 +152,36 @@ pub(super) fn prove(
     }
 }
 
+/// The model's answers to the sample requests for a site's configuration `text` in `env`
+/// (`METHOD PATH`, answer), for people to read (`regshift site`).
+pub fn answers(
+    migration: &Migration,
+    label: &str,
+    env: Env,
+    text: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let rules = Rules::parse(text)?;
+    let host = migration
+        .envs
+        .get(&env)
+        .and_then(|m| m.registries.get(label))
+        .map_or("", |r| r.from.as_str());
+    Ok(samples()
+        .into_iter()
+        .map(|(method, path)| {
+            let got = rules.answer(&Request {
+                method,
+                host,
+                uri: &path,
+                https: true,
+                remote: CLIENT,
+                headers: &[],
+            });
+            (format!("{method} {path}"), describe(&got))
+        })
+        .collect())
+}
+
 /// Each redirected site's configuration in `env` (by registry label), as the proof reads it.
 pub fn configurations(
     project: &crate::project::Project,
