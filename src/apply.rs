@@ -40,6 +40,7 @@ pub struct Job<'a> {
     pub rules: &'a RuleSet,
     pub step: u8,
     pub envs: Envs,
+    pub mode: plan::Mode,
 }
 
 /// What `apply` did, for the command line to report.
@@ -54,6 +55,7 @@ impl Job<'_> {
         Selection {
             step: self.step,
             envs,
+            mode: self.mode,
         }
     }
 
@@ -156,6 +158,7 @@ impl Job<'_> {
             Selection {
                 step: 2,
                 envs: self.envs,
+                mode: plan::Mode::Cutover,
             },
         )?;
         match pending.edits.first() {
@@ -213,7 +216,7 @@ impl Job<'_> {
             &after,
             &plan.edits,
             self.migration,
-            &self.rules.of_step(self.step),
+            &self.rules.of_step(self.step).promising(self.mode),
             self.proven_envs(),
         )?;
         if !report.failures.is_empty() {

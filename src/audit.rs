@@ -465,6 +465,7 @@ mod tests {
         let selection = Selection {
             step: 2,
             envs: Envs::ALL,
+            mode: crate::plan::Mode::Cutover,
         };
         let silent = indicatif::ProgressBar::hidden();
         // Each run with a model of its own, as two commands would.

@@ -60,6 +60,10 @@ struct Global {
     /// The migration step (default 2; for `rollback`, every step).
     #[arg(long, global = true, value_enum)]
     step: Option<StepArg>,
+    /// Step 2's mode: `cutover` moves everything (and removes what a side-by-side run added);
+    /// `side-by-side` adds the new registry beside the old where a target can hold two.
+    #[arg(long, global = true, value_enum, default_value_t = ModeArg::Cutover)]
+    mode: ModeArg,
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
@@ -69,6 +73,12 @@ struct Global {
     /// Print more.
     #[arg(short, long, global = true)]
     verbose: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ModeArg {
+    Cutover,
+    SideBySide,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,6 +222,8 @@ struct Config {
     step: u8,
     /// `--step N` as given (`None`: not given, or `all`).
     step_named: Option<u8>,
+    /// `--mode` (step 2).
+    mode: plan::Mode,
     /// The environments whose renderings may change.
     envs: Envs,
     quiet: bool,
@@ -296,6 +308,16 @@ fn run(cli: Cli) -> Result<u8> {
     // A step named (not `all`): what `rollback` limits itself to.
     let step_named = g.step.filter(|s| *s != StepArg::All).map(|_| step);
     let every_step = g.step == Some(StepArg::All);
+    let mode = match g.mode {
+        ModeArg::Cutover => plan::Mode::Cutover,
+        ModeArg::SideBySide => plan::Mode::SideBySide,
+    };
+    // Options a command cannot honour are refused (SPEC §5): side by side is step 2's.
+    if mode == plan::Mode::SideBySide && (step != 2 || every_step) {
+        return Err(Error::Usage(
+            "`--mode side-by-side` is step 2's (`--step 2`)".into(),
+        ));
+    }
     let envs = selected_envs(&g.env, &migration)?;
     let config = Config {
         tree: dir,
@@ -303,6 +325,7 @@ fn run(cli: Cli) -> Result<u8> {
         rules,
         step,
         step_named,
+        mode,
         envs,
         quiet: g.quiet,
         verbose: g.verbose,
@@ -398,6 +421,7 @@ fn selection(config: &Config) -> Selection {
     Selection {
         step: config.step,
         envs: config.envs,
+        mode: config.mode,
     }
 }
 
@@ -472,6 +496,7 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
     let selection = Selection {
         step: 2,
         envs: config.migration.all(),
+        mode: plan::Mode::Cutover,
     };
     let project = Project::of(&tree, &config.migration.selector);
     let job = audit_job(config, &tree, &project, selection);
@@ -538,8 +563,11 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     // References are claimed by the edits of every environment (staging first: production's
     // references are pending production edits, never unclassified); what is pending is the
     // plan of the selected environments.
+    // Claimed as cutover claims them: side by side, a target left on the old registry is a
+    // pending move, never an unclassified reference.
     let all = Selection {
         envs: config.migration.all(),
+        mode: plan::Mode::Cutover,
         ..selection(config)
     };
     // One model of the tree, shared by the audit, its plan and the proof.
@@ -566,7 +594,7 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
         return Err(crate::scope::nothing_here(&config.tree, &config.migration));
     }
     warn_absent(config, &absent_in(config, &found));
-    let plan = if config.envs == all.envs {
+    let plan = if config.envs == all.envs && config.mode == all.mode {
         plan
     } else {
         plan::plan_in(
@@ -683,7 +711,7 @@ fn prove_against_head(config: &Config, now: &Project) -> Result<prove::Report> {
         now,
         baseline,
         &config.migration,
-        &config.rules.of_step(config.step),
+        &config.rules.of_step(config.step).promising(config.mode),
         config.envs,
     )
 }
@@ -709,6 +737,7 @@ fn apply_command(config: &Config, args: ApplyArgs) -> Result<u8> {
         rules: &config.rules,
         step: config.step,
         envs: config.envs,
+        mode: config.mode,
     };
     let done = job.run(&options)?;
     if !done.plan.matched_anything() {

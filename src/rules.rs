@@ -142,6 +142,25 @@ struct RuleSpec {
     pages: Option<Pages>,
     /// Step 4: what goes with a registry's decommissioning is removed.
     remove: Option<Remove>,
+    /// What the rule does with `--mode side-by-side` (SPEC §7.5; default `mirror`).
+    #[serde(default)]
+    side_by_side: Beside,
+}
+
+/// What a step-2 rule does side by side (SPEC §7.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Beside {
+    /// The target holds one registry: it stays on the old one, said as "needs a mirror until
+    /// cut-over".
+    #[default]
+    Mirror,
+    /// The target can hold two: the entry is added again, rewritten, right after the old one;
+    /// cutover then removes the old one where its rewritten copy follows it.
+    Add,
+    /// The edit adds access to the new registry without taking the old one's: made as in
+    /// cutover.
+    Same,
 }
 
 /// What a decommissioning removes (SPEC §7.4), as a rule names it: a registry's endpoint (the
@@ -610,6 +629,7 @@ fn inferred_rule() -> Rule {
         globs.add(all);
     }
     Rule {
+        beside: Beside::Mirror,
         id: INFERRED.to_string(),
         why: "No rule claims this reference, and the migration says `unclaimed: rewrite`: it is \
               rewritten by the context its syntax shows (an image reference gets the new registry \
@@ -635,6 +655,8 @@ fn inferred_rule() -> Rule {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
+    /// What the rule does side by side.
+    pub beside: Beside,
     pub why: String,
     pub step: u8,
     pub class: Class,
@@ -742,6 +764,20 @@ impl RuleSet {
                 .collect(),
             skipped: self.skipped.clone(),
         }
+    }
+
+    /// The rules as a proof in `mode` reads their promises: side by side, only the rules that
+    /// make their edits as in cutover (`same`) promise their values; an entry added beside the
+    /// old one is proven by the edits (the old value stays), a target left on the old registry
+    /// promises nothing yet.
+    pub fn promising(&self, mode: crate::plan::Mode) -> RuleSet {
+        let mut out = self.clone();
+        if mode == crate::plan::Mode::SideBySide {
+            for rule in out.rules.iter_mut().filter(|r| r.beside != Beside::Same) {
+                rule.proofs.clear();
+            }
+        }
+        out
     }
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
@@ -864,6 +900,7 @@ impl RuleSpec {
     /// The rule, once its action is known (step-3 rules).
     fn site_compiled(self, action: Action, path: &Path, text: &str, needle: &str) -> Rule {
         Rule {
+            beside: self.side_by_side,
             proofs: Vec::new(),
             traced: None,
             where_: None,
@@ -1183,6 +1220,7 @@ impl RuleSpec {
             })
             .collect::<Result<_>>()?;
         Ok(Rule {
+            beside: self.side_by_side,
             proofs,
             traced,
             where_,

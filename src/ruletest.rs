@@ -117,6 +117,7 @@ fn run_classification(case: &Path, rule: &Rule, migration: &Migration) -> Result
     let selection = Selection {
         step: 2,
         envs: migration.all(),
+        mode: plan::Mode::Cutover,
     };
     let job = crate::audit::Job {
         tree: &tree,
@@ -158,14 +159,17 @@ fn run_classification(case: &Path, rule: &Rule, migration: &Migration) -> Result
 
 /// Runs the fixture at `case` for `rule` alone.
 pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcome> {
+    let selection = Selection {
+        step: rule.step,
+        envs: selected(case, migration)?,
+        mode: mode(case)?,
+    };
     let only = RuleSet {
         rules: vec![rule.clone()],
         skipped: Vec::new(),
     };
-    let selection = Selection {
-        step: rule.step,
-        envs: selected(case, migration)?,
-    };
+    // What the rule promises in this mode (side by side, an added entry leaves the old value).
+    let promised = only.promising(selection.mode);
     let before = Tree::walk(&case.join("before"))?;
     let after = Tree::walk(&case.join("after"))?;
     let mut failures = Vec::new();
@@ -203,7 +207,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         &Project::new(Arc::new(after_view), selector),
         &planned.edits,
         migration,
-        &only,
+        &promised,
         selection.proven(migration),
     )?;
     failures.extend(
@@ -217,7 +221,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
         &Project::of(&after, selector),
         None,
         migration,
-        &only,
+        &promised,
         selection.envs,
     )?;
     failures.extend(kept.failures.iter().map(|f| {
@@ -226,7 +230,7 @@ pub fn run_one(case: &Path, rule: &Rule, migration: &Migration) -> Result<Outcom
             f.template, f.env, f.what, f.expected, f.got
         )
     }));
-    let unproven = prove::prove(&before_project, None, migration, &only, selection.envs)?;
+    let unproven = prove::prove(&before_project, None, migration, &promised, selection.envs)?;
     let promises =
         !rule.proofs.is_empty() || matches!(rule.action, Action::Redirect(_) | Action::Pages(..));
     if !keeps && promises && unproven.checks > 0 && unproven.failures.is_empty() {
@@ -257,6 +261,20 @@ fn selected(case: &Path, migration: &Migration) -> Result<Envs> {
         envs = envs.union(Envs::only(env));
     }
     Ok(envs)
+}
+
+/// The mode a case plans in: `side-by-side` when its `mode` file says so, else cutover.
+fn mode(case: &Path) -> Result<plan::Mode> {
+    let file = case.join("mode");
+    match std::fs::read_to_string(&file).map(|t| t.trim().to_string()) {
+        Err(_) => Ok(plan::Mode::Cutover),
+        Ok(m) if m == "cutover" => Ok(plan::Mode::Cutover),
+        Ok(m) if m == "side-by-side" => Ok(plan::Mode::SideBySide),
+        Ok(m) => Err(Error::file(
+            &file,
+            format!("`{m}` is not a mode (cutover, side-by-side)"),
+        )),
+    }
 }
 
 /// Whether two trees hold the same files with the same bytes.

@@ -155,15 +155,18 @@ pub fn check(
         .filter(|s| !deleted(s))
         .map(|s| skeleton(s, &targets, &same))
         .collect();
-    // A scalar an insertion adds whole, with its key (a missing value added), is expected new.
+    // A scalar an insertion adds whole, with its key (a missing value added, a list item
+    // added: the nearest key that is not a sequence's), is expected new.
     let added = |s: &Scalar| {
         moved.iter().any(|(old, new)| {
             let inside = |r: &Range<usize>| new.start <= r.start && r.end <= new.end;
             old.is_empty()
                 && inside(&s.span)
                 && s.keys
-                    .last()
-                    .is_some_and(|(_, k)| k.start != usize::MAX && inside(k))
+                    .iter()
+                    .rev()
+                    .find(|(_, k)| k.start != usize::MAX)
+                    .is_some_and(|(_, k)| inside(k))
         })
     };
     let got_scalars = scalars(new);

@@ -6,6 +6,7 @@
 //! → splices applied in memory → the result re-parsed with the same locators (an edit must never
 //! break a file) → kept for `apply` to write.
 
+mod beside;
 mod exact;
 mod infer;
 mod ini_rules;
@@ -147,6 +148,19 @@ pub struct Selection {
     pub step: u8,
     /// The environments whose renderings may change (SPEC §6.7).
     pub envs: Envs,
+    /// Side by side or cutover (SPEC §7.5; step 2).
+    pub mode: Mode,
+}
+
+/// How step 2 moves a target (SPEC §7.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Everything moves; what an earlier side-by-side run added beside an entry replaces it.
+    #[default]
+    Cutover,
+    /// Targets that can hold two registries get the new one added beside the old; the others
+    /// stay on the old one ("needs a mirror until cut-over").
+    SideBySide,
 }
 
 impl Selection {
@@ -748,6 +762,21 @@ impl Planner<'_> {
                     self.ini_rule(&src, doc, rule, values, &mut edits, &mut out.notes)
                 }
                 (Doc::Ini(_), _) => {}
+            }
+            // Side by side, a target holding one registry stays on the old one.
+            if self.selection.mode == Mode::SideBySide
+                && rule.beside == crate::rules::Beside::Mirror
+                && edits.len() > before
+            {
+                edits.truncate(before);
+                out.notes.push(Note::new(
+                    path,
+                    format!(
+                        "rule `{}`: this target holds one registry; it stays on the old one and \
+                         needs a mirror until cut-over",
+                        rule.id
+                    ),
+                ));
             }
             let deployed = rule.where_.as_ref().is_some_and(|w| w.deployed.is_some());
             if deployed {

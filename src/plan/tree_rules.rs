@@ -50,6 +50,9 @@ impl Planner<'_> {
                 continue;
             }
             let found = match &rule.action {
+                Action::Reference(action) if rule.beside == crate::rules::Beside::Add => {
+                    self.beside(src, nodes, &hit, rule, action, notes, claims)
+                }
                 Action::Reference(action)
                     if action.drop && self.listed_beside(nodes, &hit, action) =>
                 {
@@ -111,7 +114,12 @@ impl Planner<'_> {
 
     /// Whether the new value of `hit` is already the value of the same key in another entry of
     /// the list holding `hit`'s entry, in a document (an environment) where both are.
-    fn listed_beside(&self, nodes: &[Node], hit: &Hit, action: &ReferenceAction) -> bool {
+    pub(super) fn listed_beside(
+        &self,
+        nodes: &[Node],
+        hit: &Hit,
+        action: &ReferenceAction,
+    ) -> bool {
         let (Some(entry), Some(key), Some(scalar)) =
             (hit.parent.as_ref(), hit.key.as_ref(), hit.value.as_scalar())
         else {
@@ -134,7 +142,7 @@ impl Planner<'_> {
         })
     }
 
-    fn reference(
+    pub(super) fn reference(
         &self,
         src: &Source<'_>,
         hit: &Hit,
@@ -575,7 +583,7 @@ fn list_holding(node: &Node, span: Range<usize>, depth: usize) -> Option<&[Node]
 
 /// An edit removing the entry holding `hit` (an array table or list item): its whole lines,
 /// and the blank line after them, so the rest of the file keeps its layout.
-fn drop_entry(src: &Source<'_>, rule: &Rule, hit: &Hit, selected: Envs) -> Option<Edit> {
+pub(super) fn drop_entry(src: &Source<'_>, rule: &Rule, hit: &Hit, selected: Envs) -> Option<Edit> {
     let entry = hit.parent.as_ref()?.span();
     let text = src.text;
     // An array table's header `[[…]]` opens its line before its first key.
