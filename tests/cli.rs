@@ -526,7 +526,7 @@ fn progress_shows_on_a_terminal_only_and_stdout_is_the_same() {
         .stdout(std::process::Stdio::null())
         .status()
     else {
-        eprintln!("SKIPPED: `script` is not installed");
+        common::missing("`script` (util-linux), to run regshift on a pseudo-terminal");
         return;
     };
     assert!(status.code().is_some());
