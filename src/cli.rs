@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
@@ -103,40 +103,60 @@ enum ColorArg {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 enum PlanFormat {
+    /// Unified diffs, each file preceded by the rules that change it and why.
     #[default]
     Diff,
+    /// Every edit: file, line, column, byte offsets, old, new, rule, context, environments.
     Json,
+    /// One line per file: its edits and rules, then a total.
     Stat,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 enum CheckFormat {
+    /// Pending edits, unclassified references and proof failures, one per line.
     #[default]
     Text,
+    /// The same as one JSON document.
     Json,
+    /// SARIF 2.1.0 (code scanning), pending edits as fixes.
     Sarif,
+    /// GitHub workflow annotations (`::error file=…`).
     Github,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 enum AuditFormat {
+    /// One reference per line: file:line:column, host, how it is written, environments, class
+    /// (step), rule.
     #[default]
     Table,
+    /// Every reference as JSON.
     Json,
+    /// SARIF 2.1.0, unclassified references as results.
     Sarif,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Show the edits `apply` would make (exit 1 when edits are pending).
+    #[command(
+        after_help = "Examples:\n  regshift plan -C ~/ansible\n  regshift plan --step 3 --env staging --format stat"
+    )]
     Plan {
         #[arg(long, value_enum, default_value_t = PlanFormat::Diff)]
         format: PlanFormat,
     },
     /// Write the edits, after proving them; with --commit, as one commit per rule on a branch.
+    #[command(
+        after_help = "Examples:\n  regshift apply --env staging\n  regshift apply --commit --env staging --pr-body pr.md"
+    )]
     Apply(ApplyArgs),
     /// List every reference (literal or built by Jinja) and the rule that claims it (exit 1 when
     /// one is unclassified).
+    #[command(
+        after_help = "Examples:\n  regshift audit -C ~/ansible\n  regshift audit --explain roles/koji_builder/templates/flatpak.conf:2"
+    )]
     Audit {
         /// The chain of definitions behind the values one line reads.
         #[arg(long, value_name = "FILE:LINE")]
@@ -145,12 +165,18 @@ enum Command {
         format: AuditFormat,
     },
     /// The CI gate: exit 1 when edits are pending, a reference is unclassified, or the proof fails.
+    #[command(
+        after_help = "Examples:\n  regshift check --env staging\n  regshift check --format github"
+    )]
     Check {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
     },
     /// Prove the current tree: render what the rules promise, per environment, and check it
     /// (exit 1 when a promise does not hold).
+    #[command(
+        after_help = "Examples:\n  regshift verify\n  regshift verify --step 3 --env staging"
+    )]
     Verify,
     /// Revert regshift's own commits (their `Regshift-Rule:` trailers) of `--step` (default:
     /// every step) and `--env`, newest first, as new commits; for step 3 this turns the
@@ -166,10 +192,22 @@ enum Command {
     #[command(hide = true)]
     Site,
     /// Inspect the rules.
+    #[command(
+        after_help = "Examples:\n  regshift rules list\n  regshift rules show login-registry-params\n  regshift rules test"
+    )]
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Print a completion script for a shell.
+    #[command(after_help = "Example: regshift completions bash > /etc/bash_completion.d/regshift")]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = "Example: regshift man > regshift.1 && man ./regshift.1")]
+    Man,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -281,6 +319,22 @@ fn excerpt(tree: &std::path::Path, e: &Error) -> String {
 }
 
 fn run(cli: Cli) -> Result<u8> {
+    // Generated from the command line's own definition; they read no tree.
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "regshift", &mut out);
+            return Ok(0);
+        }
+        Command::Man => {
+            let mut out = std::io::stdout();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| Error::Usage(format!("cannot write the manual page: {e}")))?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     let g = &cli.global;
     // `rules` reads rule files, not a tree: it runs anywhere.
     let dir = match cli.command {
@@ -355,6 +409,8 @@ fn run(cli: Cli) -> Result<u8> {
             format,
         } => audit_command(&config, format),
         Command::Check { format } => check_command(&config, format),
+        // Answered before any tree is read (`run`'s first lines).
+        Command::Completions { .. } | Command::Man => Ok(0),
     }
 }
 

@@ -605,3 +605,53 @@ fn explain_shows_who_can_see_a_definition() {
         "{read}"
     );
 }
+
+/// Issue 15.3: completion scripts and the manual page come from the command line's own
+/// definition, and every command's help shows an example and what each format prints.
+#[test]
+fn completions_man_and_help_with_examples() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = regshift(&["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        for word in ["plan", "apply", "rollback", "side-by-side"] {
+            assert!(run.stdout.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let man = regshift(&["man"]);
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(
+        man.stdout.contains(".TH regshift 1"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+    assert!(man.stdout.contains("rollback"));
+    for command in [
+        "plan",
+        "apply",
+        "audit",
+        "check",
+        "verify",
+        "rollback",
+        "rules",
+        "completions",
+        "man",
+    ] {
+        let help = regshift(&[command, "--help"]);
+        assert_eq!(help.code, 0, "{command}: {}", help.stderr);
+        assert!(
+            help.stdout.contains("Example"),
+            "{command} --help has no example:\n{}",
+            help.stdout
+        );
+    }
+    let plan = regshift(&["plan", "--help"]).stdout;
+    assert!(
+        plan.contains("Unified diffs") && plan.contains("One line per file"),
+        "{plan}"
+    );
+    let check = regshift(&["check", "--help"]).stdout;
+    assert!(
+        check.contains("SARIF 2.1.0") && check.contains("GitHub workflow annotations"),
+        "{check}"
+    );
+}
