@@ -60,6 +60,11 @@ impl Job<'_> {
     }
 
     pub fn run(&self, options: &Options) -> Result<Outcome> {
+        // `--commit` outside a git repository is refused even with nothing to do: silence would
+        // read as a commit made.
+        if options.commit {
+            Repo::open(self.tree)?;
+        }
         let tree = Tree::walk(self.tree)?;
         // One model of the tree for the whole run: staging first, plan, proof, PR body.
         let project = Project::of(&tree, &self.migration.selector);

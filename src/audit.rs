@@ -440,8 +440,11 @@ pub fn json(found: &[Finding]) -> String {
         .collect();
     format!(
         "{}\n",
-        serde_json::to_string_pretty(&serde_json::json!({ "references": refs }))
-            .unwrap_or_default()
+        serde_json::to_string_pretty(&serde_json::json!({
+            "format_version": crate::report::FORMAT_VERSION,
+            "references": refs,
+        }))
+        .unwrap_or_default()
     )
 }
 

@@ -544,6 +544,20 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     };
     let _ = write!(anstream::stdout(), "{text}");
     emit_notes(config, &plan);
+    // Nothing pending is said in one line, on stderr: stdout stays the format's alone.
+    if plan.edits.is_empty() && !config.quiet {
+        let _ = writeln!(
+            anstream::stderr(),
+            "nothing pending: step {} is done in {}",
+            config.step,
+            config
+                .envs
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     Ok(u8::from(!plan.edits.is_empty()))
 }
 
@@ -689,7 +703,7 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
                 config.step,
             ))
             .unwrap_or_default();
-            let out = serde_json::json!({"clean": clean, "pending": pending["edits"], "unclassified": refs, "proof_failures": failures});
+            let out = serde_json::json!({"format_version": report::FORMAT_VERSION, "clean": clean, "pending": pending["edits"], "unclassified": refs, "proof_failures": failures});
             format!(
                 "{}\n",
                 serde_json::to_string_pretty(&out).unwrap_or_default()
@@ -699,7 +713,13 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
             let mut out = String::new();
             for e in &plan.edits {
                 let path = report::printable(&e.path);
-                out.push_str(&format!("pending: {path} [rule {}]\n", e.rule));
+                let at = crate::series::edit_position(&plan, e);
+                let (old, new) = crate::series::shown(e);
+                out.push_str(&report::printable(&format!(
+                    "pending: {path}:{}:{} {old} → {new} [rule {}]",
+                    at.line, at.column, e.rule
+                )));
+                out.push('\n');
             }
             for f in &unclassified {
                 out.push_str(&format!(
@@ -719,11 +739,47 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
                 unclassified.len(),
                 proof.failures.len()
             ));
+            out.push_str(&next_step(
+                config,
+                !plan.edits.is_empty(),
+                !unclassified.is_empty(),
+                !proof.failures.is_empty(),
+            ));
             out
         }
     };
     let _ = write!(anstream::stdout(), "{text}");
     Ok(u8::from(!clean))
+}
+
+/// What to do after a `check` that is not clean (one line), or nothing.
+fn next_step(config: &Config, pending: bool, unclassified: bool, failed: bool) -> String {
+    let env = match config.envs.iter().count() {
+        1 => config.envs.iter().map(|e| format!(" --env {e}")).collect(),
+        _ => String::new(),
+    };
+    let step = match config.step {
+        2 => String::new(),
+        n => format!(" --step {n}"),
+    };
+    let mut out = String::new();
+    if pending {
+        out.push_str(&format!(
+            "next: `regshift plan{step}{env}` shows the edits; `regshift apply{step}{env}` makes them\n"
+        ));
+    }
+    if unclassified {
+        out.push_str(
+            "next: `regshift audit --explain FILE:LINE` says where an unclassified value comes \
+             from; a rule in `--rules DIR` classifies it\n",
+        );
+    }
+    if failed {
+        out.push_str(&format!(
+            "next: `regshift verify{step}{env}` shows each failed promise with its source\n"
+        ));
+    }
+    out
 }
 
 fn explain_command(config: &Config, target: &str) -> Result<u8> {

@@ -263,10 +263,17 @@ pub fn shown(e: &Edit) -> (String, String) {
 
 /// The line an edit starts on, in the file as it was.
 pub fn edit_line(plan: &Plan, e: &Edit) -> usize {
+    edit_position(plan, e).line
+}
+
+/// Where an edit starts (line and column), in the file as it was.
+pub fn edit_position(plan: &Plan, e: &Edit) -> Position {
     plan.changed
         .iter()
         .find(|c| c.path == e.path)
-        .map_or(0, |c| Position::of(&c.file.text, e.range.start).line)
+        .map_or(Position { line: 0, column: 0 }, |c| {
+            Position::of(&c.file.text, e.range.start)
+        })
 }
 
 /// The files `edits` touch, each with every edit applied so far (`applied`, this commit's

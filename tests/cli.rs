@@ -655,3 +655,54 @@ fn completions_man_and_help_with_examples() {
         "{check}"
     );
 }
+
+/// Issue 15.5: `check` names each pending edit where it is, old → new, and says what to do
+/// next; `plan` with nothing pending says so in one line on stderr, stdout staying empty; and
+/// `apply --commit` outside a git repository is refused even when nothing is pending.
+#[test]
+fn check_and_plan_say_where_what_and_next() {
+    let tree = mini();
+    let dir = arg(tree.path());
+    let check = regshift(&["check", "-C", dir]);
+    assert_eq!(check.code, 1);
+    let line = check
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("pending: roles/koji_builder/tasks/main.yml:"))
+        .expect("a pending koji edit");
+    assert!(
+        line.contains(" → ") && line.contains("[rule koji-flatpak-registry]"),
+        "{line}"
+    );
+    let at = line["pending: roles/koji_builder/tasks/main.yml:".len()..]
+        .split_whitespace()
+        .next()
+        .expect("line:col");
+    assert!(at.split(':').all(|n| n.parse::<usize>().is_ok()), "{at}");
+    assert!(
+        check
+            .stdout
+            .contains("next: `regshift plan` shows the edits"),
+        "{}",
+        check.stdout
+    );
+    succeeds(&["apply", "-C", dir]);
+    let plan = regshift(&["plan", "--format", "json", "-C", dir]);
+    assert_eq!(plan.code, 0);
+    assert!(
+        plan.stderr
+            .contains("nothing pending: step 2 is done in production, staging"),
+        "{}",
+        plan.stderr
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&plan.stdout).expect("stdout is the JSON alone");
+    assert_eq!(json["edits"], serde_json::json!([]));
+    let refused = regshift(&["apply", "--commit", "-C", dir]);
+    assert_eq!(refused.code, 2, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("not inside a git repository"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -20,8 +20,13 @@ use crate::plan::{Edit, Plan};
 use crate::redact;
 use crate::rules::{Class, RuleSet};
 
+/// The version of regshift's JSON documents (`plan`, `audit`, `check`); their JSON Schemas are
+/// `schemas/*.schema.json`. Raised when a field changes meaning or goes.
+pub const FORMAT_VERSION: u32 = 1;
+
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    format_version: u32,
     step: u8,
     edits: Vec<JsonEdit<'a>>,
     notes: Vec<JsonNote<'a>>,
@@ -100,7 +105,12 @@ pub fn json(plan: &Plan, rules: &RuleSet, step: u8) -> String {
             message: &n.message,
         })
         .collect();
-    let report = JsonReport { step, edits, notes };
+    let report = JsonReport {
+        format_version: FORMAT_VERSION,
+        step,
+        edits,
+        notes,
+    };
     let mut out = serde_json::to_string_pretty(&report).unwrap_or_default();
     out.push('\n');
     out
