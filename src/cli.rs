@@ -155,7 +155,7 @@ enum Command {
     /// List every reference (literal or built by Jinja) and the rule that claims it (exit 1 when
     /// one is unclassified).
     #[command(
-        after_help = "Examples:\n  regshift audit -C ~/ansible\n  regshift audit --explain roles/koji_builder/templates/flatpak.conf:2"
+        after_help = "Examples:\n  regshift audit -C ~/ansible\n  regshift audit --explain roles/web/templates/site.conf:2"
     )]
     Audit {
         /// The chain of definitions behind the values one line reads.

@@ -379,7 +379,14 @@ fn check_gates_pending_edits_and_passes_after_apply() {
     assert!(
         before
             .stdout
-            .ends_with("check: 34 pending edits, 0 unclassified references, 32 proof failures\n"),
+            .contains("\ncheck: 34 pending edits, 0 unclassified references, 32 proof failures\n"),
+        "{}",
+        before.stdout
+    );
+    assert!(
+        before
+            .stdout
+            .contains("next: `regshift verify` shows each failed promise with its source\n"),
         "{}",
         before.stdout
     );
