@@ -316,7 +316,12 @@ fn one(
             headers: &[],
         })
     };
-    let pages = page_targets(migration, site, env);
+    // The pages rules whose role configures this site (a tree without that role has nothing of
+    // theirs to prove; their plan said so in a note).
+    let pages: Vec<(&Pages, String)> = page_targets(migration, site, env)
+        .into_iter()
+        .filter(|(p, _)| uses.iter().any(|u| u.role == p.role))
+        .collect();
     let mut requests = samples();
     for (p, _) in &pages {
         for page in &p.sample {
