@@ -31,6 +31,8 @@ pub struct Options {
     pub push: Option<String>,
     /// Override the staging-first refusal.
     pub force: bool,
+    /// A saved plan (its file) the new plan must equal (`apply PLANFILE`).
+    pub expected: Option<(PathBuf, crate::saved::SavedPlan)>,
 }
 
 /// The tree and the settings `apply` works with.
@@ -79,6 +81,9 @@ impl Job<'_> {
             self.rules,
             self.selection(self.envs),
         )?;
+        if let Some((path, saved)) = &options.expected {
+            crate::saved::check_edits(path, saved, &plan)?;
+        }
         let uncommitted = |plan| Outcome {
             plan,
             committed: None,

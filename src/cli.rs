@@ -2,7 +2,7 @@
 //! function per command. Only this module knows clap; exit codes are decided here.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -146,6 +146,10 @@ enum Command {
     Plan {
         #[arg(long, value_enum, default_value_t = PlanFormat::Diff)]
         format: PlanFormat,
+        /// Also save the plan to FILE (JSON): `apply FILE` applies exactly it, and refuses when
+        /// anything it was made from changed.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Write the edits, after proving them; with --commit, as one commit per rule on a branch.
     #[command(
@@ -212,6 +216,10 @@ enum Command {
 
 #[derive(Args, Debug, Clone)]
 struct ApplyArgs {
+    /// A plan saved by `plan --out`: apply exactly it (its step, environments and mode), or
+    /// refuse, naming what changed since it was made.
+    #[arg(value_name = "PLANFILE")]
+    plan_file: Option<PathBuf>,
     /// Commit the edits, one commit per rule, on a new branch (refuses a dirty work tree).
     #[arg(long)]
     commit: bool,
@@ -262,6 +270,8 @@ struct Config {
     step_named: Option<u8>,
     /// `--mode` (step 2).
     mode: plan::Mode,
+    /// The migration file's text (a saved plan records its digest).
+    migration_text: String,
     /// The environments whose renderings may change.
     envs: Envs,
     quiet: bool,
@@ -351,6 +361,11 @@ fn run(cli: Cli) -> Result<u8> {
         Some(path) => Migration::load(path)?,
         None => Migration::embedded()?,
     };
+    // What a saved plan records of the migration: the text it was read from.
+    let migration_text = match &g.migration {
+        Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        None => crate::migration::DEFAULT.to_string(),
+    };
     let builtin = g.migration.is_none() || g.builtin_rules;
     let rules = RuleSet::load(g.rules.as_deref(), &migration, builtin)?;
     let step = match g.step.unwrap_or(StepArg::Two) {
@@ -380,6 +395,7 @@ fn run(cli: Cli) -> Result<u8> {
         step,
         step_named,
         mode,
+        migration_text,
         envs,
         quiet: g.quiet,
         verbose: g.verbose,
@@ -393,7 +409,7 @@ fn run(cli: Cli) -> Result<u8> {
         return every_step_command(&config, cli.command);
     }
     match cli.command {
-        Command::Plan { format } => plan_command(&config, format),
+        Command::Plan { format, out } => plan_command(&config, format, out.as_deref()),
         Command::Apply(args) => apply_command(&config, args),
         Command::Rules { command } => rules_command(&config, command),
         Command::Render { template } => render_command(&config, &template),
@@ -446,7 +462,7 @@ fn every_step_command(config: &Config, command: Command) -> Result<u8> {
                     let _ = writeln!(anstream::stderr(), "== step {step}");
                 }
                 let code = match &command {
-                    Command::Plan { format } => plan_command(&at(step), *format)?,
+                    Command::Plan { format, .. } => plan_command(&at(step), *format, None)?,
                     Command::Verify if step > 1 => verify_command(&at(step))?,
                     Command::Check { format } if step > 1 => check_command(&at(step), *format)?,
                     _ => 0,
@@ -467,6 +483,17 @@ fn step_without_edits(config: &Config) -> Option<String> {
 }
 
 /// The tree and the plan of the selected step and environments.
+/// What a saved plan records of the run's settings.
+fn saved_inputs(config: &Config) -> crate::saved::Inputs<'_> {
+    crate::saved::Inputs {
+        step: config.step,
+        environments: config.envs.iter().map(|e| e.to_string()).collect(),
+        mode: config.mode,
+        migration_text: &config.migration_text,
+        rules: &config.rules,
+    }
+}
+
 fn make_plan(config: &Config) -> Result<(Tree, Plan)> {
     let tree = Tree::walk(&config.tree)?;
     let plan = plan::plan(&tree, &config.migration, &config.rules, selection(config))?;
@@ -518,7 +545,7 @@ fn absent_in(config: &Config, found: &[crate::audit::Finding]) -> Vec<String> {
         .collect()
 }
 
-fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
+fn plan_command(config: &Config, format: PlanFormat, out: Option<&Path>) -> Result<u8> {
     if let Some(text) = step_without_edits(config) {
         let _ = write!(anstream::stdout(), "{text}");
         return Ok(0);
@@ -526,6 +553,21 @@ fn plan_command(config: &Config, format: PlanFormat) -> Result<u8> {
     let (tree, plan) = make_plan(config)?;
     if !plan.matched_anything() {
         nothing_to_do(config, &tree)?;
+    }
+    if let Some(path) = out {
+        crate::saved::write(
+            path,
+            &crate::saved::save(&tree, &plan, &saved_inputs(config)),
+        )?;
+        if !config.quiet {
+            let _ = writeln!(
+                anstream::stderr(),
+                "saved the plan ({} edits) to {}; `regshift apply {}` applies exactly it",
+                plan.edits.len(),
+                path.display(),
+                path.display()
+            );
+        }
     }
     // Step 2 alone leaves the old registries' users on stale images (SPEC §7).
     if config.step == 2 && !plan.edits.is_empty() && !config.quiet {
@@ -829,11 +871,51 @@ fn prove_against_head(config: &Config, now: &Project) -> Result<prove::Report> {
 }
 
 fn apply_command(config: &Config, args: ApplyArgs) -> Result<u8> {
+    if let Some(path) = args.plan_file.clone() {
+        return apply_saved(config, &path, args);
+    }
+    apply_checked(config, args, None)
+}
+
+/// `apply PLANFILE`: the saved plan's step, environments and mode; refused when anything it was
+/// made from changed, or when planning again gives other edits.
+fn apply_saved(config: &Config, path: &Path, mut args: ApplyArgs) -> Result<u8> {
+    let saved = crate::saved::read(path)?;
+    let mut envs = Envs::NONE;
+    for name in &saved.environments {
+        let env = config.migration.env_named(name).ok_or_else(|| {
+            Error::file(
+                path,
+                format!("names environment `{name}`, which the migration lacks"),
+            )
+        })?;
+        envs = envs.union(Envs::only(env));
+    }
+    let mode = crate::saved::mode_named(&saved.mode)
+        .ok_or_else(|| Error::file(path, format!("names mode `{}`", saved.mode)))?;
+    let at = Config {
+        step: saved.step,
+        envs,
+        mode,
+        ..config.clone()
+    };
+    crate::saved::check_inputs(path, &saved, &Tree::walk(&at.tree)?, &saved_inputs(&at))?;
+    args.plan_file = None;
+    apply_checked(&at, args, Some((path, &saved)))
+}
+
+/// `apply`, with a saved plan the new plan must equal when there is one.
+fn apply_checked(
+    config: &Config,
+    args: ApplyArgs,
+    saved: Option<(&Path, &crate::saved::SavedPlan)>,
+) -> Result<u8> {
     if let Some(text) = step_without_edits(config) {
         let _ = write!(anstream::stdout(), "{text}");
         return Ok(0);
     }
     let options = crate::apply::Options {
+        expected: saved.map(|(p, s)| (p.to_path_buf(), s.clone())),
         commit: args.commit,
         branch: args.branch,
         signoff: args.signoff,

@@ -28,6 +28,7 @@ pub mod report;
 pub mod rollback;
 pub mod rules;
 pub mod ruletest;
+pub mod saved;
 pub mod scope;
 pub mod select;
 pub mod series;

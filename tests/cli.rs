@@ -706,3 +706,68 @@ fn check_and_plan_say_where_what_and_next() {
         refused.stderr
     );
 }
+
+/// Issue 15.1: `plan --out FILE` saves the plan (readable JSON with `format_version`, step,
+/// environments, mode, digests, every file's blob id, the edits); `apply FILE` applies exactly
+/// it; a file changed since, or another migration, is refused naming it, nothing written.
+#[test]
+fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
+    let tree = mini();
+    let dir = arg(tree.path());
+    let out = tree.path().with_extension("plan.json");
+    let file = arg(&out);
+    let planned = regshift(&["plan", "--env", "staging", "--out", file, "-C", dir]);
+    assert_eq!(planned.code, 1, "{}", planned.stderr);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("saved")).expect("JSON");
+    assert_eq!(saved["format_version"], 1);
+    assert_eq!(saved["step"], 2);
+    assert_eq!(saved["environments"], serde_json::json!(["staging"]));
+    assert_eq!(saved["mode"], "cutover");
+    assert!(saved["files"]["roles/koji_builder/tasks/main.yml"].is_string());
+    let edits = saved["edits"].as_array().expect("edits");
+    assert!(!edits.is_empty());
+    // Stale: a file changed since the plan.
+    let all = tree.path().join("inventory/group_vars/all");
+    let text = std::fs::read_to_string(&all).expect("read");
+    std::fs::write(&all, format!("{text}# edited since\n")).expect("write");
+    let before = snapshot_bytes(tree.path());
+    let stale = regshift(&["apply", file, "-C", dir]);
+    assert_eq!(stale.code, 2);
+    assert!(
+        stale
+            .stderr
+            .contains("stale plan: files changed since: inventory/group_vars/all"),
+        "{}",
+        stale.stderr
+    );
+    assert_eq!(snapshot_bytes(tree.path()), before, "nothing written");
+    std::fs::write(&all, text).expect("restore");
+    // Another migration file is another plan.
+    let other = repo_path("fixtures/migrations/no-namespace.yaml");
+    let migration = regshift(&[
+        "apply",
+        file,
+        "--migration",
+        arg(&other),
+        "--builtin-rules",
+        "-C",
+        dir,
+    ]);
+    assert_eq!(migration.code, 2);
+    assert!(
+        migration
+            .stderr
+            .contains("the migration file is not the one"),
+        "{}",
+        migration.stderr
+    );
+    // Applied exactly: staging is done, production untouched.
+    succeeds(&["apply", file, "-C", dir]);
+    assert_eq!(regshift(&["plan", "--env", "staging", "-C", dir]).code, 0);
+    assert_eq!(
+        regshift(&["plan", "--env", "production", "-C", dir]).code,
+        1
+    );
+    let _ = std::fs::remove_file(&out);
+}
