@@ -771,3 +771,20 @@ fn a_saved_plan_is_applied_exactly_or_refused_when_stale() {
     );
     let _ = std::fs::remove_file(&out);
 }
+
+/// Issue 15.6 (part): the pre-commit hook definition runs `regshift check` with pre-commit's
+/// Rust support, and the changelog has an Unreleased section.
+#[test]
+fn the_pre_commit_hook_and_the_changelog_are_there() {
+    let hooks = std::fs::read_to_string(repo_path(".pre-commit-hooks.yaml")).expect("hooks file");
+    let parsed: serde_json::Value = serde_saphyr::from_str(&hooks).expect("YAML");
+    let hook = &parsed[0];
+    assert_eq!(hook["id"], "regshift-check");
+    assert_eq!(hook["entry"], "regshift check");
+    assert_eq!(hook["language"], "rust");
+    assert_eq!(hook["pass_filenames"], false);
+    let changelog = std::fs::read_to_string(repo_path("CHANGELOG.md")).expect("changelog");
+    assert!(changelog.contains("## [Unreleased]") && changelog.contains("## [0.1.0]"));
+    let readme = std::fs::read_to_string(repo_path("README.md")).expect("readme");
+    assert!(readme.contains("cargo install --locked"));
+}
