@@ -55,15 +55,15 @@ struct Global {
     #[arg(long, global = true)]
     builtin_rules: bool,
     /// The environments to migrate: one the migration file declares, or `all`.
-    #[arg(long, global = true, value_name = "NAME|all", default_value = "all")]
-    env: String,
+    #[arg(long, global = true, value_name = "NAME|all")]
+    env: Option<String>,
     /// The migration step (default 2; for `rollback`, every step).
     #[arg(long, global = true, value_enum)]
     step: Option<StepArg>,
     /// Step 2's mode: `cutover` moves everything (and removes what a side-by-side run added);
     /// `side-by-side` adds the new registry beside the old where a target can hold two.
-    #[arg(long, global = true, value_enum, default_value_t = ModeArg::Cutover)]
-    mode: ModeArg,
+    #[arg(long, global = true, value_enum)]
+    mode: Option<ModeArg>,
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
@@ -357,27 +357,57 @@ fn run(cli: Cli) -> Result<u8> {
     {
         let _ = writeln!(anstream::stderr(), "regshift: {said}");
     }
-    let migration = match &g.migration {
+    // The tree's own settings (`.regshift.yaml`); a flag wins over each.
+    let settings = match cli.command {
+        Command::Rules { .. } => crate::settings::Settings::default(),
+        _ => crate::settings::load(&dir)?,
+    };
+    let named_in = |what: &str, value: &str| {
+        Error::file(
+            &dir.join(crate::settings::FILE),
+            format!("`{what}: {value}` is not a value regshift knows"),
+        )
+    };
+    let migration_path = g.migration.clone().or(settings.migration.clone());
+    let rules_path = g.rules.clone().or(settings.rules.clone());
+    let step_arg = match (g.step, &settings.step) {
+        (Some(s), _) => Some(s),
+        (None, Some(s)) => Some(
+            StepArg::from_str(&s.as_flag(), true).map_err(|_| named_in("step", &s.as_flag()))?,
+        ),
+        (None, None) => None,
+    };
+    let mode_arg = match (g.mode, &settings.mode) {
+        (Some(m), _) => m,
+        (None, Some(m)) => ModeArg::from_str(m, true).map_err(|_| named_in("mode", m))?,
+        (None, None) => ModeArg::Cutover,
+    };
+    let env_name = g
+        .env
+        .clone()
+        .or(settings.env.clone())
+        .unwrap_or_else(|| "all".into());
+    let migration = match &migration_path {
         Some(path) => Migration::load(path)?,
         None => Migration::embedded()?,
     };
     // What a saved plan records of the migration: the text it was read from.
-    let migration_text = match &g.migration {
+    let migration_text = match &migration_path {
         Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
         None => crate::migration::DEFAULT.to_string(),
     };
-    let builtin = g.migration.is_none() || g.builtin_rules;
-    let rules = RuleSet::load(g.rules.as_deref(), &migration, builtin)?;
-    let step = match g.step.unwrap_or(StepArg::Two) {
+    let builtin = migration_path.is_none() || g.builtin_rules;
+    let rules = RuleSet::load(rules_path.as_deref(), &migration, builtin)?;
+    let step = match step_arg.unwrap_or(StepArg::Two) {
         StepArg::One => 1,
         StepArg::Two | StepArg::All => 2,
         StepArg::Three => 3,
         StepArg::Four => 4,
     };
     // A step named (not `all`): what `rollback` limits itself to.
-    let step_named = g.step.filter(|s| *s != StepArg::All).map(|_| step);
-    let every_step = g.step == Some(StepArg::All);
-    let mode = match g.mode {
+    let step_named = step_arg.filter(|s| *s != StepArg::All).map(|_| step);
+    let every_step = step_arg == Some(StepArg::All);
+    let mode = match mode_arg {
         ModeArg::Cutover => plan::Mode::Cutover,
         ModeArg::SideBySide => plan::Mode::SideBySide,
     };
@@ -387,7 +417,7 @@ fn run(cli: Cli) -> Result<u8> {
             "`--mode side-by-side` is step 2's (`--step 2`)".into(),
         ));
     }
-    let envs = selected_envs(&g.env, &migration)?;
+    let envs = selected_envs(&env_name, &migration)?;
     let config = Config {
         tree: dir,
         migration,

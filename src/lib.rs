@@ -32,6 +32,7 @@ pub mod saved;
 pub mod scope;
 pub mod select;
 pub mod series;
+pub mod settings;
 pub mod sites;
 pub mod template;
 pub mod transaction;

@@ -788,3 +788,58 @@ fn the_pre_commit_hook_and_the_changelog_are_there() {
     let readme = std::fs::read_to_string(repo_path("README.md")).expect("readme");
     assert!(readme.contains("cargo install --locked"));
 }
+
+/// Issue 15.4: `.regshift.yaml` at the root sets the environments, step and mode (and migration
+/// and rules) so that CI needs no flags; flags win; an unknown key is a located error.
+#[test]
+fn the_tree_settings_file_stands_in_for_flags_and_flags_win() {
+    let tree = mini();
+    let dir = arg(tree.path());
+    let stat = |args: &[&str]| {
+        let mut all = vec!["plan", "--format", "json", "-C", dir];
+        all.extend(args);
+        let run = regshift(&all);
+        serde_json::from_str::<serde_json::Value>(&run.stdout).expect("JSON")
+    };
+    let staging_by_flag = stat(&["--env", "staging"]);
+    common::write(
+        tree.path(),
+        ".regshift.yaml",
+        "env: staging\nmode: cutover\n",
+    );
+    assert_eq!(stat(&[]), staging_by_flag, "the file's env is the flag's");
+    assert_eq!(
+        stat(&["--env", "production"])["edits"],
+        {
+            std::fs::remove_file(tree.path().join(".regshift.yaml")).expect("rm");
+            let production = stat(&["--env", "production"])["edits"].clone();
+            common::write(
+                tree.path(),
+                ".regshift.yaml",
+                "env: staging\nmode: cutover\n",
+            );
+            production
+        },
+        "a flag wins over the file"
+    );
+    common::write(tree.path(), ".regshift.yaml", "step: 3\n");
+    assert_eq!(stat(&[])["step"], 3);
+    // From a directory below the root, the upward search finds the file too.
+    let below = regshift(&[
+        "plan",
+        "--format",
+        "json",
+        "-C",
+        arg(&tree.path().join("roles")),
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&below.stdout).expect("JSON");
+    assert_eq!(doc["step"], 3);
+    common::write(tree.path(), ".regshift.yaml", "env: staging\nsteps: 2\n");
+    let bad = regshift(&["plan", "-C", dir]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains(".regshift.yaml:2:"), "{}", bad.stderr);
+    common::write(tree.path(), ".regshift.yaml", "mode: sideways\n");
+    let bad = regshift(&["plan", "-C", dir]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("`mode: sideways`"), "{}", bad.stderr);
+}
