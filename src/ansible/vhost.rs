@@ -16,7 +16,7 @@ use super::render::{Context, Vars, join, literal_includes};
 use super::roles;
 use super::tasks::resolve_in_tree;
 use crate::formats::tree::Node;
-use crate::formats::{jinja, yaml};
+use crate::formats::{is_yaml_file, yaml};
 use crate::migration::Env;
 use crate::walk::View;
 
@@ -73,14 +73,13 @@ const MAX_INCLUDES: usize = 16;
 pub fn sites(vars: &EnvVars, role: &str, param: &str, hosts: &[String], env: Env) -> Vec<Site> {
     let view = vars.renderer().view();
     let hosts: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-    let files: Vec<&String> = view.files.iter().filter(|f| is_yaml(f)).collect();
+    let files: Vec<&String> = view.files.iter().filter(|f| is_yaml_file(f)).collect();
     let found = crate::parallel::map(&files, |file| {
         let text = view.read(file)?;
         if !text.contains(role) || !hosts.iter().any(|h| text.contains(h.as_str())) {
             return None;
         }
-        let masked = jinja::mask(&text);
-        let docs = yaml::parse(std::path::Path::new(file), &text, &masked).ok()?;
+        let docs = yaml::parse_masked(file, &text).ok()?;
         let mut out = Vec::new();
         for u in roles::uses(&docs, role) {
             let named = u
@@ -147,10 +146,6 @@ fn collect(
     }
 }
 
-fn is_yaml(path: &str) -> bool {
-    path.ends_with(".yml") || path.ends_with(".yaml")
-}
-
 /// The use's parameters that are plain values.
 pub fn scalar_params(holders: &[&Node]) -> Vars {
     let mut out = Vars::new();
@@ -186,13 +181,12 @@ pub fn installed(
     for file in view
         .files
         .iter()
-        .filter(|f| f.starts_with(&prefix) && is_yaml(f))
+        .filter(|f| f.starts_with(&prefix) && is_yaml_file(f))
     {
         let Some(text) = view.read(file) else {
             continue;
         };
-        let masked = jinja::mask(&text);
-        let Ok(docs) = yaml::parse(std::path::Path::new(file), &text, &masked) else {
+        let Ok(docs) = yaml::parse_masked(file, &text) else {
             continue;
         };
         for task in docs.iter().flat_map(tasks) {

@@ -23,6 +23,11 @@ pub enum DataFormat {
 
 /// The data format of the file named `path`: JSON, YAML (`.yml`, `.yaml`, or no extension, as
 /// group and host variables are), or `None` (a script, a document, a template of another kind).
+/// Whether `path` names a YAML file by its extension (playbooks, task files, role vars).
+pub fn is_yaml_file(path: &str) -> bool {
+    path.ends_with(".yml") || path.ends_with(".yaml")
+}
+
 pub fn data_format(path: &str) -> Option<DataFormat> {
     let name = path.rsplit('/').next().unwrap_or(path);
     match name.rsplit_once('.').map(|(_, ext)| ext) {

@@ -10,6 +10,11 @@ use crate::error::{Error, Result};
 use crate::formats::tree::{Node, Scalar, Style};
 
 /// Parses every document of `original`, scanning the Jinja-masked `masked` (same length).
+/// A YAML file that may hold Jinja (a playbook, a vars file): masked, then parsed.
+pub fn parse_masked(path: &str, text: &str) -> Result<Vec<Node>> {
+    parse(Path::new(path), text, &crate::formats::jinja::mask(text))
+}
+
 pub fn parse(path: &Path, original: &str, masked: &str) -> Result<Vec<Node>> {
     debug_assert_eq!(original.len(), masked.len());
     let masked = &tags_in_blocks(original, masked);

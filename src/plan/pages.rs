@@ -19,7 +19,7 @@ use crate::ansible::roles;
 use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
 use crate::formats::tree::{Node, Style};
-use crate::formats::{jinja, yaml};
+use crate::formats::yaml;
 use crate::migration::Env;
 use crate::rules::{Pages, Rule};
 use crate::template::{Scope, Template};
@@ -94,15 +94,14 @@ impl Planner<'_> {
         let files: Vec<&String> = view
             .files
             .iter()
-            .filter(|f| f.ends_with(".yml") || f.ends_with(".yaml"))
+            .filter(|f| crate::formats::is_yaml_file(f))
             .collect();
         let found = crate::parallel::map(&files, |file| {
             let text = view.read(file)?;
             if !text.contains(p.role.as_str()) {
                 return None;
             }
-            let masked = jinja::mask(&text);
-            let docs = yaml::parse(Path::new(file.as_str()), &text, &masked).ok()?;
+            let docs = yaml::parse_masked(file, &text).ok()?;
             let scalar = |u: &roles::RoleUse<'_>, name: &str| {
                 u.param(name).and_then(|h| h.value.as_scalar().cloned())
             };
@@ -275,9 +274,9 @@ impl Planner<'_> {
         };
         let mut after = text.clone();
         after.insert_str(at, &format!("{lead}{new}"));
-        let docs = yaml::parse(Path::new(&last.file), &after, &jinja::mask(&after))?;
+        let docs = yaml::parse_masked(&last.file, &after)?;
         let count = |docs: &[Node]| roles::uses(docs, &p.role).len();
-        let before = yaml::parse(Path::new(&last.file), text, &jinja::mask(text))?;
+        let before = yaml::parse_masked(&last.file, text)?;
         if count(&docs) != count(&before) + 1 {
             return Err(Error::at(
                 Path::new(&last.file),

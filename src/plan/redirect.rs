@@ -629,7 +629,7 @@ fn set_switch(
             ),
         ));
     };
-    let docs = parse_vars(file, &text)?;
+    let docs = yaml::parse_masked(file, &text)?;
     let Some(Node::Mapping {
         entries,
         flow: false,
@@ -707,7 +707,7 @@ fn set_switch(
             .map(|l| (l.path, l.value))
             .collect()
     };
-    let again = parse_vars(file, &after)?;
+    let again = yaml::parse_masked(file, &after)?;
     let set = match again.first() {
         Some(d @ Node::Mapping { .. }) => d
             .get(name)
@@ -727,10 +727,6 @@ fn set_switch(
         ));
     }
     Ok(Some(edit))
-}
-
-fn parse_vars(file: &str, text: &str) -> Result<Vec<Node>> {
-    yaml::parse(Path::new(file), text, &crate::formats::jinja::mask(text))
 }
 
 #[cfg(test)]

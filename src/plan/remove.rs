@@ -26,7 +26,7 @@ use crate::ansible::{roles, vhost};
 use crate::error::{Error, Result};
 use crate::formats::jinja::Envs;
 use crate::formats::tree::Node;
-use crate::formats::{jinja, yaml};
+use crate::formats::{is_yaml_file, yaml};
 use crate::rules::{Remove, Rule};
 use crate::walk::{Tree, View};
 
@@ -145,7 +145,7 @@ impl Planner<'_> {
                     .entry(file.clone())
                     .or_default()
                     .extend(with_envs);
-            } else if crate::ansible::is_template(file) && !is_yaml(file) {
+            } else if crate::ansible::is_template(file) && !is_yaml_file(file) {
                 let blocks = blocks_and_referrers(&text, &shorts);
                 let all = Envs::ALL;
                 found
@@ -175,7 +175,7 @@ impl Planner<'_> {
         let files: Vec<&String> = view
             .files
             .iter()
-            .filter(|f| is_yaml(f) && !found.files.contains(*f))
+            .filter(|f| is_yaml_file(f) && !found.files.contains(*f))
             .filter(|f| {
                 f.starts_with("playbooks/") || f.starts_with("roles/") || f.starts_with("tasks/")
             })
@@ -187,7 +187,7 @@ impl Planner<'_> {
             if !names.iter().any(|n| text.contains(n)) {
                 continue;
             }
-            let Ok(docs) = yaml::parse(Path::new(file.as_str()), &text, &jinja::mask(&text)) else {
+            let Ok(docs) = yaml::parse_masked(file, &text) else {
                 continue;
             };
             let plays: Vec<&Node> = docs
@@ -272,7 +272,7 @@ impl Planner<'_> {
             let used_elsewhere = view
                 .files
                 .iter()
-                .filter(|f| is_yaml(f) && !f.starts_with(&dir))
+                .filter(|f| is_yaml_file(f) && !f.starts_with(&dir))
                 .any(|f| {
                     if removed(f, found) {
                         return false;
@@ -283,8 +283,7 @@ impl Planner<'_> {
                     if !text.contains(role.as_str()) {
                         return false;
                     }
-                    let Ok(docs) = yaml::parse(Path::new(f.as_str()), &text, &jinja::mask(&text))
-                    else {
+                    let Ok(docs) = yaml::parse_masked(f, &text) else {
                         return true; // cannot tell: keep the role
                     };
                     let removed_here = found.lines.get(f.as_str()).cloned().unwrap_or_default();
@@ -345,7 +344,7 @@ impl Planner<'_> {
             let callers: Vec<&String> = view
                 .files
                 .iter()
-                .filter(|f| is_yaml(f))
+                .filter(|f| is_yaml_file(f))
                 .filter(|f| view.read(f).is_some_and(|t| t.contains(&key)))
                 .collect();
             if !callers.is_empty() && callers.iter().all(|f| removed(f, found)) {
@@ -359,7 +358,7 @@ impl Planner<'_> {
         let env = self.vars.selector().default;
         view.files
             .iter()
-            .filter(|f| is_yaml(f) && !found.files.contains(*f))
+            .filter(|f| is_yaml_file(f) && !found.files.contains(*f))
             .any(|f| {
                 let Some(text) = view.read(f) else {
                     return false;
@@ -367,8 +366,7 @@ impl Planner<'_> {
                 if !text.contains(role) {
                     return false;
                 }
-                let Ok(docs) = yaml::parse(Path::new(f.as_str()), &text, &jinja::mask(&text))
-                else {
+                let Ok(docs) = yaml::parse_masked(f, &text) else {
                     return false;
                 };
                 let removed_here = found.lines.get(f.as_str()).cloned().unwrap_or_default();
@@ -380,10 +378,6 @@ impl Planner<'_> {
                 })
             })
     }
-}
-
-fn is_yaml(path: &str) -> bool {
-    path.ends_with(".yml") || path.ends_with(".yaml")
 }
 
 /// The roles the documents apply (any role name a `roles:` entry or an include names).
@@ -622,7 +616,7 @@ fn edits(
             }
         }
         let mut emptied = Vec::new();
-        if is_yaml(file) {
+        if is_yaml_file(file) {
             let spans: Vec<Range<usize>> = merged.iter().map(|(r, _)| r.clone()).collect();
             emptied = emptied_lists(file, &text, &spans)?;
             exact(file, &text, &spans, &emptied, rule)?;
@@ -642,7 +636,7 @@ fn edits(
 
 /// Where ` []` goes after a key whose block list loses every item to `ranges`.
 fn emptied_lists(file: &str, text: &str, ranges: &[Range<usize>]) -> Result<Vec<usize>> {
-    let docs = yaml::parse(Path::new(file), text, &jinja::mask(text))?;
+    let docs = yaml::parse_masked(file, text)?;
     let mut out = Vec::new();
     fn walk(node: &Node, text: &str, ranges: &[Range<usize>], out: &mut Vec<usize>, depth: usize) {
         if depth > 64 {
@@ -701,7 +695,7 @@ fn exact(
         at = at.max(r.end);
     }
     after.push_str(&text[at..]);
-    let parse = |t: &str| yaml::parse(Path::new(file), t, &jinja::mask(t));
+    let parse = |t: &str| yaml::parse_masked(file, t);
     let (old, new) = (parse(text)?, parse(&after)?);
     let leaves = |docs: &[Node], t: &str, skip: &[Range<usize>]| -> Vec<(Vec<String>, String)> {
         docs.iter()

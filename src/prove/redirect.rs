@@ -289,7 +289,7 @@ fn one(
         .and_then(|(t, _)| model(&t).ok());
     if serves
         && let Some(switch) = site.switch()
-        && !switched_by(now, switch, env)
+        && !switched(now.vars, switch, env)
     {
         let f = failure(
             &rule_id,
@@ -396,10 +396,6 @@ fn page_targets<'r>(
             to.render(&scope).map(|t| (*p, t))
         })
         .collect()
-}
-
-fn switched_by(renderings: &Renderings<'_>, switch: &str, env: Env) -> bool {
-    switched(renderings.vars, switch, env)
 }
 
 fn failure(
