@@ -2,6 +2,7 @@
 //! hand the change over as one commit per rule on a branch, with patches, a pull-request body
 //! and a push on request. Every check and every commit object comes before the first write.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -33,6 +34,10 @@ pub struct Options {
     pub force: bool,
     /// A saved plan (its file) the new plan must equal (`apply PLANFILE`).
     pub expected: Option<(PathBuf, crate::saved::SavedPlan)>,
+    /// Ask on the terminal which edits to make (`--interactive`); the proof covers those.
+    pub interactive: bool,
+    /// Where the phases are shown (a terminal's stderr, or nowhere).
+    pub progress: crate::progress::Progress,
 }
 
 /// The tree and the settings `apply` works with.
@@ -67,6 +72,8 @@ impl Job<'_> {
         if options.commit {
             Repo::open(self.tree)?;
         }
+        let shown = &options.progress;
+        shown.phase(format!("planning step {}", self.step));
         let tree = Tree::walk(self.tree)?;
         // One model of the tree for the whole run: staging first, plan, proof, PR body.
         let project = Project::of(&tree, &self.migration.selector);
@@ -89,10 +96,21 @@ impl Job<'_> {
             committed: None,
             patches: Vec::new(),
         };
+        let (plan, skipped) = match options.interactive && !plan.edits.is_empty() {
+            true => {
+                shown.done();
+                reviewed(plan, self.rules)?
+            }
+            false => (plan, BTreeSet::new()),
+        };
         if plan.edits.is_empty() {
             return Ok(uncommitted(plan));
         }
-        let proof = self.prove(&tree, &project, &plan)?;
+        shown.phase(format!("proving {} edits", plan.edits.len()));
+        let proof = self.prove(&tree, &project, &plan, &skipped)?;
+        if options.commit {
+            shown.phase("preparing the commits");
+        }
         let prepared = match options.commit {
             true => Some(self.prepare_commits(&tree, &project, &plan, &proof, options)?),
             false => None,
@@ -110,6 +128,7 @@ impl Job<'_> {
             .filter(|c| c.gone)
             .map(|c| PathBuf::from(&c.path))
             .collect();
+        shown.phase(format!("writing {} files", plan.changed.len()));
         // The write and the commits after it are one piece: a signal waits for both.
         let published = transaction::held(|| -> Result<_> {
             transaction::write_and_remove(self.tree, &files, &gone).map_err(|e| match e {
@@ -127,6 +146,7 @@ impl Job<'_> {
             }
             Ok(Some((repo, committed, pr_text)))
         })?;
+        shown.done();
         let Some((repo, committed, pr_text)) = published else {
             transaction::stop_if_interrupted("after every file was written");
             return Ok(uncommitted(plan));
@@ -218,7 +238,13 @@ impl Job<'_> {
     }
 
     /// Proves the planned result (SPEC §6.3), rendered from the planned texts.
-    fn prove(&self, tree: &Tree, before: &Project, plan: &Plan) -> Result<Report> {
+    fn prove(
+        &self,
+        tree: &Tree,
+        before: &Project,
+        plan: &Plan,
+        skipped: &BTreeSet<String>,
+    ) -> Result<Report> {
         let after = View::of(tree).with_planned(plan.changed.iter().map(Changed::planned));
         let after = Project::new(Arc::new(after), &self.migration.selector);
         let report = prove::planned(
@@ -226,7 +252,7 @@ impl Job<'_> {
             &after,
             &plan.edits,
             self.migration,
-            &self.rules.of_step(self.step).promising(self.mode),
+            &(self.rules.of_step(self.step).promising(self.mode)).without_promises_of(skipped),
             self.proven_envs(),
         )?;
         if !report.failures.is_empty() {
@@ -355,6 +381,33 @@ impl Job<'_> {
             rules: self.rules,
         }))
     }
+}
+
+/// `--interactive`: the plan with the edits the reviewer accepted, and the rules some of whose
+/// edits were skipped (each said in a note: their promises are not checked, and `check` still
+/// shows the skipped edits pending).
+fn reviewed(plan: Plan, rules: &RuleSet) -> Result<(Plan, BTreeSet<String>)> {
+    let keep = crate::review::on_terminal(&plan, rules)?;
+    let mut only = plan.only(&keep)?;
+    let mut skipped: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (e, kept) in plan.edits.iter().zip(&keep) {
+        let slot = skipped.entry(&e.rule).or_default();
+        slot.1 += 1;
+        if !kept {
+            slot.0 += 1;
+        }
+    }
+    skipped.retain(|_, (n, _)| *n > 0);
+    for (rule, (n, of)) in &skipped {
+        only.notes.push(plan::Note::new(
+            ".",
+            format!(
+                "rule `{rule}`: {n} of {of} edits skipped; its promises are not checked, and \
+                 `regshift check` shows the skipped edits pending"
+            ),
+        ));
+    }
+    Ok((only, skipped.keys().map(|r| r.to_string()).collect()))
 }
 
 /// The pull-request body's file and the patches' directory can be written: checked before the

@@ -153,7 +153,7 @@ enum Command {
     },
     /// Write the edits, after proving them; with --commit, as one commit per rule on a branch.
     #[command(
-        after_help = "Examples:\n  regshift apply --env staging\n  regshift apply --commit --env staging --pr-body pr.md"
+        after_help = "Examples:\n  regshift apply --env staging\n  regshift apply --commit --env staging --pr-body pr.md\n  regshift apply --interactive --env staging"
     )]
     Apply(ApplyArgs),
     /// List every reference (literal or built by Jinja) and the rule that claims it (exit 1 when
@@ -244,6 +244,10 @@ struct ApplyArgs {
     /// Apply production although the step's staging edits are still pending.
     #[arg(long)]
     force: bool,
+    /// Show each edit with its rule and ask: y(es), n(o), a(ll of this rule), q(uit). The
+    /// proof runs on the accepted edits before anything is written.
+    #[arg(long, conflicts_with = "plan_file")]
+    interactive: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -642,7 +646,7 @@ fn audit_command(config: &Config, format: AuditFormat) -> Result<u8> {
     };
     let project = Project::of(&tree, &config.migration.selector);
     let job = audit_job(config, &tree, &project, selection);
-    let found = crate::audit::audit(&job, &progress(config))?;
+    let found = crate::audit::audit(&job, &progress(config).files())?;
     if found.is_empty() {
         return Err(crate::scope::nothing_here(&config.tree, &config.migration));
     }
@@ -681,20 +685,9 @@ fn audit_job<'a>(
     }
 }
 
-/// A file counter on stderr, drawn only when stderr is a terminal (and not with `-q`): stdout is
-/// the same either way.
-fn progress(config: &Config) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if config.quiet || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} scanning {pos}/{len} files")
-    {
-        bar.set_style(style);
-    }
-    bar
+/// Progress on stderr when it is a terminal (and not with `-q`): stdout is the same either way.
+fn progress(config: &Config) -> crate::progress::Progress {
+    crate::progress::Progress::on_stderr(config.quiet)
 }
 
 /// Up to this many files, `check` proves while it audits (see `check_command`).
@@ -715,7 +708,12 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     // One model of the tree, shared by the audit, its plan and the proof.
     let project = Project::of(&tree, &config.migration.selector);
     let job = audit_job(config, &tree, &project, all);
-    let audit = || crate::audit::audit_and_plan(&job, &progress(config));
+    let shown = progress(config);
+    let audit = || {
+        let audited = crate::audit::audit_and_plan(&job, &shown.files());
+        shown.phase(proving(config));
+        audited
+    };
     // The proof reads and renders other files than the audit: both run at once on an ordinary
     // tree (check 4x → 3x rg on the corpora). Their memory adds up, so a very large tree runs
     // them in turn (SPEC §8: under 100 MB; the ×30 tree peaked at 124 MB at once, 78 MB in turn).
@@ -731,6 +729,7 @@ fn check_command(config: &Config, format: CheckFormat) -> Result<u8> {
     } else {
         (audit(), prove_against_head(config, &project))
     };
+    shown.done();
     let ((plan, found), proof) = (audited?, proof?);
     if found.is_empty() && !plan.matched_anything() {
         return Err(crate::scope::nothing_here(&config.tree, &config.migration));
@@ -865,9 +864,23 @@ fn explain_command(config: &Config, target: &str) -> Result<u8> {
 fn verify_command(config: &Config) -> Result<u8> {
     let tree = Tree::walk(&config.tree)?;
     let project = Project::of(&tree, &config.migration.selector);
-    let report = prove_against_head(config, &project)?;
+    let shown = progress(config);
+    shown.phase(proving(config));
+    let report = prove_against_head(config, &project);
+    shown.done();
+    let report = report?;
     let _ = write!(anstream::stdout(), "{}", prove::text(&report));
     Ok(u8::from(!report.failures.is_empty()))
+}
+
+/// The progress line while the proof runs.
+fn proving(config: &Config) -> String {
+    let envs: Vec<&str> = config
+        .envs
+        .iter()
+        .map(crate::migration::Env::name)
+        .collect();
+    format!("proving step {} in {}", config.step, envs.join(" and "))
 }
 
 /// Proves the tree as it is, comparing renderings with `HEAD` when the tree is a git repository.
@@ -954,6 +967,8 @@ fn apply_checked(
         pr_body: args.pr_body,
         push: args.push,
         force: args.force,
+        interactive: args.interactive,
+        progress: progress(config),
     };
     let job = crate::apply::Job {
         tree: &config.tree,
@@ -963,7 +978,9 @@ fn apply_checked(
         envs: config.envs,
         mode: config.mode,
     };
-    let done = job.run(&options)?;
+    let done = job.run(&options);
+    options.progress.done();
+    let done = done?;
     if !done.plan.matched_anything() {
         nothing_to_do(config, &Tree::walk(&config.tree)?)?;
     }

@@ -783,6 +783,17 @@ impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
+
+    /// The set with the promises of `skipped` rules cleared (`apply --interactive`): a rule
+    /// whose edits were not all accepted cannot keep its promise, and its accepted edits are
+    /// still proven one by one by the derived proof.
+    pub fn without_promises_of(&self, skipped: &std::collections::BTreeSet<String>) -> RuleSet {
+        let mut out = self.clone();
+        for rule in out.rules.iter_mut().filter(|r| skipped.contains(&r.id)) {
+            rule.proofs.clear();
+        }
+        out
+    }
 }
 
 /// Every YAML file of the tree.

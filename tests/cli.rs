@@ -504,43 +504,64 @@ fn an_ini_split_whose_branches_agree_collapses_to_one_line() {
 
 #[test]
 fn progress_shows_on_a_terminal_only_and_stdout_is_the_same() {
-    let mini = repo_path("fixtures/fedora-mini");
-    let piped = regshift(&["audit", "-C", arg(&mini)]);
-    assert_eq!(
-        piped.stderr, "",
-        "no progress when stderr is not a terminal"
-    );
-    // `script` (util-linux) gives the command a terminal; skip loudly where it is missing.
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = dir.path().join("stdout");
-    let typescript = dir.path().join("typescript");
-    let cmd = format!(
-        "{} audit -C {} > {}",
-        env!("CARGO_BIN_EXE_regshift"),
-        mini.display(),
-        out.display()
-    );
-    let Ok(status) = std::process::Command::new("script")
-        .args(["-qc", &cmd])
-        .arg(&typescript)
-        .stdout(std::process::Stdio::null())
-        .status()
-    else {
-        common::missing("`script` (util-linux), to run regshift on a pseudo-terminal");
-        return;
-    };
-    assert!(status.code().is_some());
-    assert_eq!(
-        std::fs::read_to_string(&out).expect("stdout"),
-        piped.stdout,
-        "stdout identical on a terminal"
-    );
-    let terminal =
-        String::from_utf8_lossy(&std::fs::read(&typescript).expect("typescript")).into_owned();
-    assert!(
-        terminal.contains("scanning"),
-        "progress drawn on the terminal: {terminal}"
-    );
+    // Issue 15.5: audit counts files; check, verify and apply name their phases. Each runs
+    // once piped and once on a pseudo-terminal (its stdout still redirected to a file): stderr
+    // piped holds no progress, and stdout is byte for byte the same.
+    let cases: [(&[&str], &[&str]); 4] = [
+        (&["audit"], &["scanning"]),
+        (
+            &["check"],
+            &["scanning", "proving step 2 in production and staging"],
+        ),
+        (
+            &["verify", "--env", "staging"],
+            &["proving step 2 in staging"],
+        ),
+        (
+            &["apply", "--env", "staging"],
+            &["planning step 2", "proving 17 edits", "writing 8 files"],
+        ),
+    ];
+    for (args, phases) in cases {
+        let (piped_tree, terminal_tree) = (
+            common::copy_tree(&repo_path("fixtures/fedora-mini")),
+            common::copy_tree(&repo_path("fixtures/fedora-mini")),
+        );
+        let piped = common::regshift_in(piped_tree.path(), args);
+        assert!(
+            !piped.stderr.contains(phases[0]),
+            "{args:?}: {}",
+            piped.stderr
+        );
+        let out = terminal_tree.path().join("..").join(format!(
+            "{}.stdout",
+            terminal_tree
+                .path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("name")
+        ));
+        let mut all = args.to_vec();
+        all.extend(["-C", arg(terminal_tree.path())]);
+        let redirect = format!("> '{}'", out.display());
+        let Some(run) = common::on_terminal(&all, "", &redirect) else {
+            return;
+        };
+        assert_eq!(run.code, piped.code, "{args:?}: {}", run.screen);
+        let stdout = std::fs::read_to_string(&out).expect("stdout");
+        let _ = std::fs::remove_file(&out);
+        assert_eq!(
+            stdout, piped.stdout,
+            "{args:?}: stdout identical on a terminal"
+        );
+        for phase in phases {
+            assert!(
+                run.screen.contains(phase),
+                "{args:?} draws {phase:?}: {}",
+                run.screen
+            );
+        }
+    }
 }
 
 #[test]

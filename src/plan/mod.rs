@@ -140,6 +140,45 @@ impl Plan {
     pub fn matched_anything(&self) -> bool {
         !self.edits.is_empty() || !self.claims.is_empty() || !self.found.is_empty()
     }
+
+    /// The plan with only the edits `keep` accepts (by index into `edits`), each file's planned
+    /// text spliced again from those alone (`apply --interactive`). A file none of them touches
+    /// leaves the plan; a removal stays a removal only while its whole-file edit is kept.
+    pub fn only(&self, keep: &[bool]) -> Result<Plan> {
+        let kept = |i: usize| keep.get(i).copied().unwrap_or(false);
+        let edits: Vec<Edit> = (self.edits.iter().enumerate())
+            .filter(|(i, _)| kept(*i))
+            .map(|(_, e)| e.clone())
+            .collect();
+        let mut changed = Vec::new();
+        for c in &self.changed {
+            let mine: Vec<&Edit> = edits.iter().filter(|e| e.path == c.path).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let splices: Vec<Splice> = mine.iter().map(|e| e.splice()).collect();
+            let new_text = edit::apply(&c.file.text, &splices).map_err(|o| {
+                Error::at(
+                    Path::new(&c.path),
+                    &c.file.text,
+                    o.second.start,
+                    "two accepted edits touch the same bytes",
+                )
+            })?;
+            let gone = c.gone && mine.iter().any(|e| e.range == (0..c.file.text.len()));
+            changed.push(Changed {
+                path: c.path.clone(),
+                file: c.file.clone(),
+                new_text,
+                gone,
+            });
+        }
+        Ok(Plan {
+            edits,
+            changed,
+            ..self.clone()
+        })
+    }
 }
 
 /// What to plan.

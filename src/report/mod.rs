@@ -142,7 +142,7 @@ pub fn diff(plan: &Plan, rules: &RuleSet) -> String {
 /// The unified diff of `old` → `new` (3 lines of context) with every line shown as the redacted
 /// whole text shows it: a line in a vault block or a secret's block scalar is hidden even when
 /// the hunk does not reach the block's first line (SPEC §6.5).
-fn redacted_diff(path: &str, old: &str, new: &str, gone: bool) -> String {
+pub fn redacted_diff(path: &str, old: &str, new: &str, gone: bool) -> String {
     let shown_old: Vec<String> = redact::text(old)
         .split_inclusive('\n')
         .map(str::to_string)

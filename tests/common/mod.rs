@@ -274,3 +274,45 @@ pub fn migration_beside(tree: &Path, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write the migration file");
     path
 }
+
+/// What a command printed on a pseudo-terminal, and its exit code.
+pub struct Terminal {
+    pub code: i32,
+    /// Everything drawn on the terminal (stdout and stderr, answers echoed).
+    pub screen: String,
+}
+
+/// Runs regshift with `args` in `dir` on a pseudo-terminal (`script` from util-linux), typing
+/// `input` (`None`: the terminal's own input stays empty). `None` when `script` is missing
+/// (reported through [`missing`]). `extra` is appended to the command line as written (a
+/// redirection, say).
+pub fn on_terminal(args: &[&str], input: &str, extra: &str) -> Option<Terminal> {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    let typescript = dir.path().join("typescript");
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let cmd = format!(
+        "NO_COLOR=1 {} {} {extra}",
+        env!("CARGO_BIN_EXE_regshift"),
+        quoted.join(" ")
+    );
+    let child = Command::new("script")
+        .args(["-qec", &cmd])
+        .arg(&typescript)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        missing("`script` (util-linux), to run regshift on a pseudo-terminal");
+        return None;
+    };
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("typed");
+    drop(stdin);
+    let status = child.wait().expect("script ran");
+    let screen = std::fs::read(&typescript).expect("typescript");
+    Some(Terminal {
+        code: status.code().unwrap_or(-1),
+        screen: String::from_utf8_lossy(&screen).replace("\r\n", "\n"),
+    })
+}
