@@ -369,7 +369,9 @@ impl Job<'_> {
             selection,
         };
         let references = audit::audit(&job, &silent)?;
+        let plays = crate::plays::to_run(project, plan, proof, self.envs);
         Ok(pr::body(&PullRequest {
+            plays: &plays,
             step: self.step,
             envs: self.envs,
             branch,

@@ -21,6 +21,7 @@ pub mod history;
 pub mod migration;
 pub mod parallel;
 pub mod plan;
+pub mod plays;
 pub mod progress;
 pub mod project;
 pub mod prove;

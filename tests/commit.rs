@@ -310,6 +310,38 @@ fn the_pull_request_body_explains_the_change() {
         .unwrap_or_default();
     let rows = changes.lines().filter(|l| l.starts_with("| ")).count();
     assert_eq!(rows, edits + 1, "header + one row per edit\n{changes}");
+    // Issue 15.5: the plays to run, from the fixture's inventory: in staging only the OSBS
+    // masters have a host, so the one play is setup-worker-namespace's, which deploys the
+    // staging dockercfg template; the builders' playbooks have no host in staging.
+    assert!(
+        text.contains(
+            "| `playbooks/groups/osbs/setup-worker-namespace.yml` | `osbs_masters_stg[0]:osbs_masters[0]` | `files/osbs/dockercfg-staging-secret.j2`, `playbooks/groups/osbs/setup-worker-namespace.yml` |"
+        ),
+        "{text}"
+    );
+    let unplayed = text
+        .split("No play with a host in staging was found deploying ")
+        .nth(1)
+        .and_then(|t| t.split(':').next())
+        .unwrap_or_default();
+    for file in [
+        "playbooks/groups/buildvm.yml",
+        "roles/bodhi2/base/templates/production.ini.j2",
+    ] {
+        assert!(unplayed.contains(file), "{file}: {unplayed}");
+    }
+    // The later steps' references are folded.
+    let step3 = text
+        .split("- **Step 3** (not in this change)")
+        .nth(1)
+        .expect("step 3's references");
+    assert!(
+        step3
+            .trim_start_matches(|c| c != '\n')
+            .trim_start()
+            .starts_with("<details><summary>the step-3 references</summary>"),
+        "{step3}"
+    );
 }
 
 /// The repository's refs and where HEAD points, to compare before and after a refusal.

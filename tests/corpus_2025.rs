@@ -93,3 +93,94 @@ fn step_two_applies_on_the_2025_tree_staging_first_and_is_idempotent() {
         assert!(text.ends_with("6 checks, 0 checks failed\n"), "{text}");
     }
 }
+
+/// Issue 15.5 on the 2025 tree: the PR body names the plays to run in staging, found by the
+/// model and checked here against the tree by hand: Bodhi's production.ini.j2 is installed by
+/// the `bodhi2/backend` role (playbooks/groups/bodhi-backend.yml and manual/upgrade/bodhi.yml,
+/// hosts `bodhi_backend:bodhi_backend_stg`) and read by the configmap that
+/// playbooks/openshift-apps/bodhi.yml renders through `object_template_fullpath` (a variable
+/// holding Jinja); the uploader's templates go through playbooks/openshift-apps/
+/// cloud-image-uploader.yml; koji's flatpak.conf through buildvm.yml; buildhw.yml's hosts
+/// (`buildhw:bkernel`) have none in staging. production.ini.j2 is rendered for the first of its
+/// two plays, and the proof column says so.
+#[test]
+fn the_pull_request_names_the_plays_to_run_per_environment() {
+    let Some((_dir, root)) = corpus_2025() else {
+        return;
+    };
+    // The corpus is a git checkout: commits go on a branch of its history.
+    common::identity(&root);
+    let out = tempfile::tempdir().expect("tmp");
+    let body = out.path().join("pr.md");
+    let dir = root.to_str().expect("utf-8 path");
+    let pr = body.to_str().expect("utf-8 path");
+    succeeds(&[
+        "apply",
+        "-C",
+        dir,
+        "--env",
+        "staging",
+        "--commit",
+        "--pr-body",
+        pr,
+    ]);
+    let text = std::fs::read_to_string(&body).expect("pr body");
+    let plays = text
+        .split("## Plays to run")
+        .nth(1)
+        .and_then(|t| t.split("## Needs a human").next())
+        .expect("the plays section");
+    for (playbook, hosts, deploys) in [
+        (
+            "playbooks/groups/bodhi-backend.yml",
+            "bodhi_backend:bodhi_backend_stg",
+            "roles/bodhi2/base/templates/production.ini.j2",
+        ),
+        (
+            "playbooks/manual/upgrade/bodhi.yml",
+            "bodhi_backend:bodhi_backend_stg",
+            "roles/bodhi2/base/templates/production.ini.j2",
+        ),
+        (
+            "playbooks/openshift-apps/bodhi.yml",
+            "os_control[0]:os_control_stg[0]",
+            "roles/bodhi2/base/templates/configmap.yml.j2",
+        ),
+        (
+            "playbooks/openshift-apps/cloud-image-uploader.yml",
+            "os_control[0]:os_control_stg[0]",
+            "roles/openshift-apps/cloud-image-uploader/templates/container-secrets.yml.j2",
+        ),
+    ] {
+        let row = plays
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!("| `{playbook}`")) && l.contains(&format!("`{hosts}`"))
+            })
+            .unwrap_or_else(|| panic!("{playbook}: {plays}"));
+        assert!(row.contains(deploys), "{row}");
+    }
+    assert!(
+        plays
+            .lines()
+            .any(|l| l.starts_with("| `playbooks/groups/buildvm.yml`")
+                && l.contains("roles/koji_builder/templates/flatpak.conf")),
+        "{plays}"
+    );
+    assert!(
+        !plays.contains("| `playbooks/groups/buildhw.yml`"),
+        "{plays}"
+    );
+    assert!(
+        plays.contains(
+            "No play with a host in staging was found deploying `playbooks/groups/buildhw.yml`"
+        ),
+        "{plays}"
+    );
+    assert!(
+        text.contains(
+            "roles/bodhi2/base/templates/production.ini.j2 (staging) rendered for `playbooks/groups/bodhi-backend.yml` (hosts `bodhi_backend:bodhi_backend_stg`), 1 other play deploying it there not rendered separately"
+        ),
+        "{text}"
+    );
+}

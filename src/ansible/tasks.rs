@@ -56,9 +56,27 @@ pub struct TemplateTask {
 /// A play that runs a task: its hosts, its vars and vars_files, and the role params it passes.
 #[derive(Debug, Clone, Default)]
 pub struct PlayUse {
+    /// The playbook (or task file) holding the play.
+    pub file: String,
     pub hosts: Option<String>,
     pub play: Arc<Vec<Definition>>,
     pub params: Vec<Definition>,
+}
+
+/// A play as a reader names it: the playbook holding it and its `hosts` pattern.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Play {
+    pub playbook: String,
+    pub hosts: Option<String>,
+}
+
+impl From<&PlayUse> for Play {
+    fn from(u: &PlayUse) -> Play {
+        Play {
+            playbook: u.file.clone(),
+            hosts: u.hosts.clone(),
+        }
+    }
 }
 
 /// Definitions read once and shared.
@@ -330,6 +348,7 @@ fn play_uses(files: &Files<'_>, file: &str, play: &Node, out: &mut Vec<(String, 
     let play_defs = Arc::new(play_definitions(files, file, play));
     let mut add = |role: &str, params: Vec<Definition>| {
         let play = PlayUse {
+            file: file.to_string(),
             hosts: hosts.clone(),
             play: Arc::clone(&play_defs),
             params,
@@ -440,6 +459,66 @@ fn is_task_file(file: &str) -> bool {
         || (file.starts_with("roles/") && file.contains("/tasks/")))
 }
 
+/// The role a file of `roles/` belongs to: the path up to its first role directory
+/// (`roles/httpd/reverseproxy/templates/x` → `httpd/reverseproxy`).
+fn role_owning(file: &str) -> Option<String> {
+    const ROLE_DIRS: [&str; 7] = [
+        "tasks",
+        "templates",
+        "files",
+        "defaults",
+        "vars",
+        "handlers",
+        "meta",
+    ];
+    let rest = file.strip_prefix("roles/")?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let at = parts.iter().position(|p| ROLE_DIRS.contains(p))?;
+    (at > 0).then(|| parts[..at].join("/"))
+}
+
+/// `path` relative to the folder of `file` (as Ansible resolves a relative import), `..`
+/// folded; `None` when it leaves the tree or holds Jinja.
+fn beside(file: &str, path: &str) -> Option<String> {
+    if path.starts_with('/') || path.contains("{{") {
+        return None;
+    }
+    let mut parts: Vec<&str> = file.split('/').collect();
+    parts.pop();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The plays of a playbook: its top-level items with `hosts`.
+fn own_plays(view: &View, file: &str) -> Vec<Play> {
+    let Some(docs) = view
+        .read(file)
+        .and_then(|text| yaml::parse_masked(file, &text).ok())
+    else {
+        return Vec::new();
+    };
+    let items = docs.iter().filter_map(|d| match d {
+        Node::Sequence { items, .. } => Some(items),
+        _ => None,
+    });
+    items
+        .flatten()
+        .filter_map(|play| play.get("hosts").and_then(Node::as_scalar))
+        .map(|hosts| Play {
+            playbook: file.to_string(),
+            hosts: Some(hosts.value.clone()),
+        })
+        .collect()
+}
+
 fn role_of(file: &str) -> Option<String> {
     let rest = file.strip_prefix("roles/")?;
     let (role, _) = rest.split_once("/tasks/")?;
@@ -480,6 +559,7 @@ fn collect_play(
         }
         own.extend(facts.iter().cloned());
         let play = role.is_none().then(|| PlayUse {
+            file: file.to_string(),
             hosts: hosts.clone(),
             ..PlayUse::default()
         });
@@ -590,12 +670,26 @@ pub fn resolve_in_tree(view: &View, path: &str) -> Option<String> {
 }
 
 /// The tree path a task's `src` names, rendered with `vars`.
+/// How many times a Jinja `src` is rendered again while its value still holds Jinja.
+const SRC_NESTING: usize = 4;
+
 pub fn resolve_src(renderer: &Renderer, task: &TemplateTask, vars: &Vars) -> Option<String> {
-    let src = if task.src.contains("{{") {
-        renderer.render("<src>", &task.src, &vars.into()).ok()?
-    } else {
-        task.src.clone()
-    };
+    let mut src = task.src.clone();
+    if src.contains("{{") {
+        // A variable's value may itself be Jinja (`object_template_fullpath: "{{ roles_path
+        // }}/…"`): Ansible templates it too, so the result is rendered again, a bounded number
+        // of times.
+        let context = vars.into();
+        for _ in 0..SRC_NESTING {
+            if !src.contains("{{") {
+                break;
+            }
+            src = renderer.render("<src>", &src, &context).ok()?;
+        }
+        if src.contains("{{") {
+            return None;
+        }
+    }
     let view = renderer.view();
     if src.starts_with('/') {
         return resolve_in_tree(view, &src);
@@ -793,8 +887,22 @@ impl Playbooks {
             Some(role) => Box::new(files.uses_of(role)),
             None => Box::new(task.play.iter()),
         };
-        let fallback = PlayUse::default();
         let (first, hosted) = self.first_hosted(uses, env);
+        self.context_of(files, vars, task, env, first, hosted)
+    }
+
+    /// `task`'s definitions and variables in `env` as `hosted` (a play and its first host in
+    /// `env`) runs it; without one, as `first` does with the environment's group variables.
+    fn context_of(
+        &self,
+        files: Files<'_>,
+        vars: &EnvVars,
+        task: &TemplateTask,
+        env: Env,
+        first: Option<&PlayUse>,
+        hosted: Option<(&PlayUse, String)>,
+    ) -> (Vec<Definition>, Vars) {
+        let fallback = PlayUse::default();
         let host_defs;
         let (used, inventory_defs): (&PlayUse, &[Definition]) = match hosted {
             Some((u, host)) => {
@@ -897,6 +1005,136 @@ impl Playbooks {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// The plays that deploy `file` in `env` (issue 15.5: the plays a change needs run), in
+    /// path order: a playbook's own plays; for a file of a role, the plays applying the role;
+    /// for a template, the plays running a task that renders it there (its own play, or the
+    /// plays applying its role). Only plays with a host in `env`. A variables file is deployed
+    /// through the templates reading it (the caller asks about those).
+    pub fn plays_deploying(&self, vars: &EnvVars, file: &str, env: Env) -> Vec<Play> {
+        let files = self.files(vars.renderer().view());
+        let mut out: Vec<Play> = Vec::new();
+        let mut add = |play: Play| {
+            if !out.contains(&play) && self.runs_in(&play, env) {
+                out.push(play);
+            }
+        };
+        if is_playbook(file) {
+            own_plays(files.view, file).into_iter().for_each(&mut add);
+        }
+        if let Some(role) = role_owning(file) {
+            files.uses_of(&role).map(Play::from).for_each(&mut add);
+        }
+        for indexed in files.tasks_for(file) {
+            for task in indexed.tasks.iter().filter(|t| Self::may_render(t, file)) {
+                let uses: Vec<&PlayUse> = match &task.role {
+                    Some(role) => files.uses_of(role).collect(),
+                    None => task.play.iter().collect(),
+                };
+                // Each play passes its own parameters: a Jinja `src` resolves per play.
+                for u in uses {
+                    let Some(host) = u.hosts.as_deref().and_then(|h| self.first_host(h, env))
+                    else {
+                        continue;
+                    };
+                    if self.renders_as(files, vars, task, env, u, host).as_deref() == Some(file) {
+                        add(Play::from(u));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The template `task` renders when `used` runs it on `host` in `env`.
+    fn renders_as(
+        &self,
+        files: Files<'_>,
+        vars: &EnvVars,
+        task: &TemplateTask,
+        env: Env,
+        used: &PlayUse,
+        host: String,
+    ) -> Option<String> {
+        if !task.src.contains("{{") {
+            return resolve_src(vars.renderer(), task, &Vars::new());
+        }
+        let (_, merged) = self.context_of(files, vars, task, env, Some(used), Some((used, host)));
+        resolve_src(vars.renderer(), task, &merged)
+    }
+
+    /// The play whose first host `template` is rendered for in `env` (what the proof saw:
+    /// Ansible renders it once per host, regshift once per environment).
+    pub fn rendered_for(&self, vars: &EnvVars, template: &str, env: Env) -> Option<Play> {
+        let files = self.files(vars.renderer().view());
+        for indexed in files.tasks_for(template) {
+            for task in indexed
+                .tasks
+                .iter()
+                .filter(|t| Self::may_render(t, template))
+            {
+                if self.rendering(files, vars, task, template, env).is_none() {
+                    continue;
+                }
+                return match &task.role {
+                    Some(role) => {
+                        let (first, hosted) = self.first_hosted(files.uses_of(role), env);
+                        hosted.map(|(u, _)| u).or(first).map(Play::from)
+                    }
+                    None => task.play.as_ref().map(Play::from),
+                };
+            }
+        }
+        None
+    }
+
+    /// The playbooks that import `playbook` (`import_playbook`, or the old `include` of a
+    /// playbook), as a reader runs it: `playbooks/groups/proxies.yml` runs the plays of the
+    /// `playbooks/include/` files it imports.
+    pub fn importers(&self, view: &View, playbook: &str) -> Vec<String> {
+        let files = self.files(view);
+        let name = playbook.rsplit('/').next().unwrap_or(playbook);
+        let imports = |file: &&String| {
+            let Some(text) = view.read(file).filter(|t| t.contains(name)) else {
+                return false;
+            };
+            let Ok(docs) = yaml::parse_masked(file, &text) else {
+                return false;
+            };
+            docs.iter()
+                .filter_map(|d| match d {
+                    Node::Sequence { items, .. } => Some(items),
+                    _ => None,
+                })
+                .flatten()
+                .filter_map(|item| {
+                    [
+                        "import_playbook",
+                        "ansible.builtin.import_playbook",
+                        "include",
+                    ]
+                    .iter()
+                    .find_map(|k| item.get(k).and_then(Node::as_scalar))
+                })
+                .any(|s| {
+                    beside(file, &s.value).as_deref() == Some(playbook)
+                        || files.resolve(&s.value).as_deref() == Some(playbook)
+                })
+        };
+        view.files
+            .iter()
+            .filter(|f| is_playbook(f) && f.as_str() != playbook)
+            .filter(imports)
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `play` has a host in `env`.
+    pub fn runs_in(&self, play: &Play, env: Env) -> bool {
+        play.hosts
+            .as_deref()
+            .is_some_and(|h| self.first_host(h, env).is_some())
     }
 
     /// Whether a template task renders `template` in `env` (no variable templated).

@@ -74,7 +74,7 @@ pub(super) fn prove(
             // A script, a document: nothing reads it as values; the file is the spliced text.
             for &i in &of_file {
                 let how = format!("{file}, read as written (not YAML: text spliced in place)");
-                report.proven.entry(proof.key(i)).or_default().push(how);
+                report.checked(proof.key(i), None, how);
             }
         }
     }
@@ -217,7 +217,7 @@ impl Derived<'_> {
         let outcome = compare(old, new, &pairs, &reaching, &edits);
         for &i in &switches {
             let how = format!("{template} ({env}) through the branches it selects");
-            report.proven.entry(self.key(i)).or_default().push(how);
+            report.checked(self.key(i), Some((template, env)), how);
         }
         report.checks += pairs.len().max(1);
         *report.checks_by_env.entry(env).or_default() += pairs.len().max(1);
@@ -254,7 +254,7 @@ impl Derived<'_> {
             // A text's leaves are its lines.
             let at = if at.is_empty() { "a line".into() } else { at };
             let how = format!("{template} ({env}) at {at}");
-            report.proven.entry(self.key(edit)).or_default().push(how);
+            report.checked(self.key(edit), Some((template, env)), how);
         }
         let changed = outcome
             .unexplained_new
@@ -325,7 +325,7 @@ impl Derived<'_> {
             None => {
                 if let Some(i) = first {
                     let how = format!("{template} ({env}) removed, and no file names it");
-                    report.proven.entry(self.key(i)).or_default().push(how);
+                    report.checked(self.key(i), None, how);
                 }
             }
             Some(file) => {
@@ -493,11 +493,7 @@ impl Derived<'_> {
             if new == expected {
                 let how = format!("{file} ({env}) at {path}, read as written");
                 for &i in group {
-                    report
-                        .proven
-                        .entry(self.key(i))
-                        .or_default()
-                        .push(how.clone());
+                    report.checked(self.key(i), Some((file, env)), how.clone());
                 }
             } else {
                 let mut f = self.failure(file, env, Some(first), path.clone());

@@ -11,7 +11,7 @@ mod derived;
 pub mod redirect;
 mod remove;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -105,9 +105,22 @@ pub struct Report {
     /// Per edit (its file and start offset): the renderings where its value was checked, each
     /// as `template (environment) at place`.
     pub proven: BTreeMap<(String, usize), Vec<String>>,
+    /// Per edit: the files rendered (or read as written) where it was checked, and in which
+    /// environment: what the pull request's plays to run follow from.
+    pub rendered: BTreeMap<(String, usize), BTreeSet<(String, Env)>>,
 }
 
 impl Report {
+    /// Records where edit `key` was checked: `how` for readers, and the rendering (file and
+    /// environment) when there is one.
+    pub fn checked(&mut self, key: (String, usize), rendering: Option<(&str, Env)>, how: String) {
+        if let Some((file, env)) = rendering {
+            let set = self.rendered.entry(key.clone()).or_default();
+            set.insert((file.to_string(), env));
+        }
+        self.proven.entry(key).or_default().push(how);
+    }
+
     /// Records a failure, its values redacted by structure first (SPEC §6.5): every output
     /// (text, JSON, SARIF, GitHub) prints what is recorded here.
     pub fn fail(&mut self, f: Failure) {

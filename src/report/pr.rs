@@ -25,6 +25,8 @@ pub struct PullRequest<'a> {
     pub migration: &'a Migration,
     /// The step's rules (step 4's checklist names what they remove).
     pub rules: &'a crate::rules::RuleSet,
+    /// The plays to run per environment, from the model.
+    pub plays: &'a crate::plays::ToRun,
 }
 
 pub fn body(pr: &PullRequest<'_>) -> String {
@@ -45,6 +47,7 @@ pub fn body(pr: &PullRequest<'_>) -> String {
     let _ = writeln!(out, "- Step: {}\n- Environments: {envs}\n", pr.step);
     changes(&mut out, pr);
     verification(&mut out, pr);
+    plays_to_run(&mut out, pr);
     needs_a_human(&mut out, pr);
     rollout(&mut out, pr);
     out
@@ -58,11 +61,26 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+/// Above this many rows a table or list is folded into `<details>` (the diff is on the PR).
+const FOLD_OVER: usize = 20;
+
+/// `body` under `summary`, folded when it has more than [`FOLD_OVER`] lines.
+fn folded(out: &mut String, summary: &str, body: &str) {
+    if body.lines().count() > FOLD_OVER {
+        let _ = write!(
+            out,
+            "<details><summary>{summary}</summary>\n\n{body}\n</details>\n"
+        );
+    } else {
+        out.push_str(body);
+    }
+}
+
 fn changes(out: &mut String, pr: &PullRequest<'_>) {
-    out.push_str(
-        "## Changes\n\n| commit | file | line | environments | before | after | proof |\n",
-    );
-    out.push_str("|---|---|---|---|---|---|---|\n");
+    out.push_str("## Changes\n\n");
+    let mut table =
+        String::from("| commit | file | line | environments | before | after | proof |\n");
+    table.push_str("|---|---|---|---|---|---|---|\n");
     for spec in pr.series {
         for e in &spec.edits {
             let line = edit_line(pr.plan, e);
@@ -71,7 +89,7 @@ fn changes(out: &mut String, pr: &PullRequest<'_>) {
                 new.push_str(" — rewrite (inferred)");
             }
             let _ = writeln!(
-                out,
+                table,
                 "| {} | `{}` | {line} | {} | {} | {} | {} |",
                 cell(&spec.subject),
                 e.path,
@@ -82,15 +100,100 @@ fn changes(out: &mut String, pr: &PullRequest<'_>) {
             );
         }
     }
+    let summary = format!("{} edits, with where each was proven", pr.plan.edits.len());
+    folded(out, &summary, &table);
     out.push('\n');
 }
 
 /// Where an edit's value was checked: the renderings its site reaches (template, environment,
 /// place in the parsed output), or its own file read as data.
+/// A rendering several plays deploy was rendered for one of them: the cell says which, and how
+/// many were not rendered.
 fn proof_of(pr: &PullRequest<'_>, e: &crate::plan::Edit) -> String {
-    match pr.proof.proven.get(&(e.path.clone(), e.range.start)) {
-        Some(places) => places.join("; "),
-        None => "not checked: no rendering shows a change here".to_string(),
+    let key = (e.path.clone(), e.range.start);
+    let Some(places) = pr.proof.proven.get(&key) else {
+        return "not checked: no rendering shows a change here".to_string();
+    };
+    let mut text = places.join("; ");
+    for (file, env) in pr.proof.rendered.get(&key).into_iter().flatten() {
+        if let Some((play, others)) = pr.plays.once.get(&(file.clone(), *env)) {
+            let plays = if *others == 1 { "play" } else { "plays" };
+            let _ = write!(
+                text,
+                "; {file} ({env}) rendered for `{}`{}, {others} other {plays} deploying it there \
+                 not rendered separately",
+                play.playbook,
+                hosts_of(play)
+            );
+        }
+    }
+    text
+}
+
+fn hosts_of(play: &crate::ansible::tasks::Play) -> String {
+    play.hosts
+        .as_deref()
+        .map(|h| format!(" (hosts `{h}`)"))
+        .unwrap_or_default()
+}
+
+/// Per environment, in rollout order: the plays whose runs deploy the change.
+fn plays_to_run(out: &mut String, pr: &PullRequest<'_>) {
+    out.push_str(
+        "## Plays to run\n\nAfter the merge, per environment (the plays whose hosts are there \
+         and that deploy a changed file or a rendering an edit reaches):\n\n",
+    );
+    let order = pr.migration.selector.rollout(pr.envs.iter());
+    for env in order {
+        let Some(plays) = pr.plays.per_env.get(&env) else {
+            let _ = writeln!(out, "- **{env}**: no play found\n");
+            continue;
+        };
+        let mut table = String::from("| playbook | hosts | deploys |\n|---|---|---|\n");
+        for d in plays {
+            let run = match d.imported_by.as_slice() {
+                [] => format!("`{}`", d.play.playbook),
+                by => format!(
+                    "`{}` (imported by {})",
+                    d.play.playbook,
+                    by.iter()
+                        .map(|b| format!("`{b}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            let files: Vec<String> = d.files.iter().map(|f| format!("`{f}`")).collect();
+            let _ = writeln!(
+                table,
+                "| {} | {} | {} |",
+                cell(&run),
+                cell(
+                    &d.play
+                        .hosts
+                        .as_deref()
+                        .map_or("?".into(), |h| format!("`{h}`"))
+                ),
+                cell(&files.join(", "))
+            );
+        }
+        let count = match plays.len() {
+            1 => "1 play".to_string(),
+            n => format!("{n} plays"),
+        };
+        let _ = writeln!(out, "**{env}** ({count}):\n");
+        folded(out, &format!("{count} in {env}"), &table);
+        out.push('\n');
+    }
+    if !pr.plays.unplayed.is_empty() {
+        let files: Vec<String> = pr.plays.unplayed.iter().map(|f| format!("`{f}`")).collect();
+        let _ = writeln!(
+            out,
+            "No play with a host in {} was found deploying {}: an inventory or variables file \
+             reaches its hosts through the plays above, and a playbook whose hosts are all \
+             elsewhere needs no run here; anything else needs deploying by hand.\n",
+            env_names(pr.envs),
+            files.join(", ")
+        );
     }
 }
 
@@ -161,19 +264,24 @@ fn needs_a_human(out: &mut String, pr: &PullRequest<'_>) {
         }
         let _ = writeln!(
             out,
-            "- **Step {step}** (not in this change): {} references.",
+            "- **Step {step}** (not in this change): {} references.\n",
             later.len()
         );
+        let mut list = String::new();
         for f in later {
             if let Some((rule, class, _)) = &f.rule {
                 let class = format!("{class:?}").to_lowercase();
                 let _ = writeln!(
-                    out,
+                    list,
                     "  - `{}:{}` {} ({class}, rule `{rule}`)",
                     f.path, f.at.line, f.host
                 );
             }
         }
+        let _ = write!(
+            out,
+            "  <details><summary>the step-{step} references</summary>\n\n{list}\n  </details>\n\n"
+        );
     }
     out.push('\n');
 }
