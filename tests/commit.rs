@@ -303,11 +303,7 @@ fn the_pull_request_body_explains_the_change() {
         "SPEC §7's deployment order: {text}"
     );
     // One row per edit in the Changes table.
-    let changes = text
-        .split("## Changes")
-        .nth(1)
-        .and_then(|t| t.split("## Verification").next())
-        .unwrap_or_default();
+    let changes = common::between(&text, "## Changes", "## Verification");
     let rows = changes.lines().filter(|l| l.starts_with("| ")).count();
     assert_eq!(rows, edits + 1, "header + one row per edit\n{changes}");
     // Issue 15.5: the plays to run, from the fixture's inventory: in staging only the OSBS
@@ -319,11 +315,11 @@ fn the_pull_request_body_explains_the_change() {
         ),
         "{text}"
     );
-    let unplayed = text
-        .split("No play with a host in staging was found deploying ")
-        .nth(1)
-        .and_then(|t| t.split(':').next())
-        .unwrap_or_default();
+    let unplayed = common::between(
+        &text,
+        "No play with a host in staging was found deploying ",
+        ":",
+    );
     for file in [
         "playbooks/groups/buildvm.yml",
         "roles/bodhi2/base/templates/production.ini.j2",
@@ -331,10 +327,7 @@ fn the_pull_request_body_explains_the_change() {
         assert!(unplayed.contains(file), "{file}: {unplayed}");
     }
     // The later steps' references are folded.
-    let step3 = text
-        .split("- **Step 3** (not in this change)")
-        .nth(1)
-        .expect("step 3's references");
+    let step3 = common::between(&text, "- **Step 3** (not in this change)", "- **Step 4**");
     assert!(
         step3
             .trim_start_matches(|c| c != '\n')

@@ -125,11 +125,8 @@ fn the_pull_request_names_the_plays_to_run_per_environment() {
         pr,
     ]);
     let text = std::fs::read_to_string(&body).expect("pr body");
-    let plays = text
-        .split("## Plays to run")
-        .nth(1)
-        .and_then(|t| t.split("## Needs a human").next())
-        .expect("the plays section");
+    let plays = common::between(&text, "## Plays to run", "## Needs a human");
+    assert!(!plays.is_empty(), "{text}");
     for (playbook, hosts, deploys) in [
         (
             "playbooks/groups/bodhi-backend.yml",

@@ -316,3 +316,11 @@ pub fn on_terminal(args: &[&str], input: &str, extra: &str) -> Option<Terminal> 
         screen: String::from_utf8_lossy(&screen).replace("\r\n", "\n"),
     })
 }
+
+/// The part of `text` after the first `start` and before the next `end` (empty without
+/// `start`): a section of a Markdown document between two headings.
+pub fn between<'t>(text: &'t str, start: &str, end: &str) -> &'t str {
+    text.split_once(start)
+        .map(|(_, rest)| rest.split(end).next().unwrap_or(rest))
+        .unwrap_or_default()
+}
