@@ -195,11 +195,15 @@ impl Renderer {
     /// The variables the bare expression `expr` reads (a `when:` clause); empty when it does not
     /// parse.
     pub fn expression_reads(&self, expr: &str) -> BTreeSet<String> {
+        self.template_reads(&format!("{{{{ {expr} }}}}"))
+    }
+
+    /// The variables a template text reads (a Jinja `src`); empty when it does not parse.
+    pub fn template_reads(&self, source: &str) -> BTreeSet<String> {
         let env = self
             .default_env
             .get_or_init(|| self.environment(&Overrides::default()));
-        let source = format!("{{{{ {expr} }}}}");
-        env.template_from_named_str("<expression>", &source)
+        env.template_from_named_str("<expression>", source)
             .map(|t| t.undeclared_variables(false).into_iter().collect())
             .unwrap_or_default()
     }

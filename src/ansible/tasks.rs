@@ -12,7 +12,7 @@
 //! property test checks), then only the playbooks that name those tasks' roles. Loops are not
 //! modelled: a `src` built from the loop variable `item` is not followed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -639,8 +639,24 @@ fn kv_arg(args: &str, key: &str) -> Option<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quote = None;
-    for c in args.chars() {
+    // Inside `{{ … }}` a space does not end the word (Ansible's split_args keeps Jinja whole).
+    let mut depth = 0usize;
+    let mut chars = args.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quote.is_none() && (c == '{' || c == '}') && chars.peek() == Some(&c) {
+            chars.next();
+            depth = if c == '{' {
+                depth + 1
+            } else {
+                depth.saturating_sub(1)
+            };
+            word.push(c);
+            word.push(c);
+            continue;
+        }
         match (quote, c) {
+            // Jinja's own strings and spaces stay as written.
+            (None, c) if depth > 0 => word.push(c),
             (None, '"' | '\'') => quote = Some(c),
             (Some(q), c) if c == q => quote = None,
             (None, c) if c.is_whitespace() => {
@@ -888,19 +904,20 @@ impl Playbooks {
             None => Box::new(task.play.iter()),
         };
         let (first, hosted) = self.first_hosted(uses, env);
-        self.context_of(files, vars, task, env, first, hosted)
+        self.context_of(files, vars, task, env, (first, hosted), None)
     }
 
     /// `task`'s definitions and variables in `env` as `hosted` (a play and its first host in
     /// `env`) runs it; without one, as `first` does with the environment's group variables.
+    /// With `only`, just those variables (and no definitions).
     fn context_of(
         &self,
         files: Files<'_>,
         vars: &EnvVars,
         task: &TemplateTask,
         env: Env,
-        first: Option<&PlayUse>,
-        hosted: Option<(&PlayUse, String)>,
+        (first, hosted): (Option<&PlayUse>, Option<(&PlayUse, String)>),
+        only: Option<&BTreeSet<String>>,
     ) -> (Vec<Definition>, Vars) {
         let fallback = PlayUse::default();
         let host_defs;
@@ -928,18 +945,26 @@ impl Playbooks {
             &task.own,
             &used.params,
         ];
+        let wanted = |name: &str| only.is_none_or(|o| o.contains(name));
         let mut merged: Vars = layers
             .iter()
             .flat_map(|l| l.iter())
+            .filter(|d| wanted(&d.name))
             .map(|d| (d.name.clone(), d.value.clone()))
             .collect();
         // The selector's variable is the environment's name where the tree does not set it.
-        if let Some(var) = &vars.selector().variable {
+        if let Some(var) = vars.selector().variable.as_ref().filter(|v| wanted(v)) {
             merged
                 .entry(var.clone())
                 .or_insert_with(|| Value::from(vars.selector().value_of(env)));
         }
-        (layers.concat(), merged)
+        // Asked for a few variables, the definitions are not copied (see `renders_as`).
+        let defs = if only.is_some() {
+            Vec::new()
+        } else {
+            layers.concat()
+        };
+        (defs, merged)
     }
 
     /// The templates a template task deploys, in one of `envs`, to a path matching `dest` (its
@@ -1060,8 +1085,29 @@ impl Playbooks {
         if !task.src.contains("{{") {
             return resolve_src(vars.renderer(), task, &Vars::new());
         }
-        let (_, merged) = self.context_of(files, vars, task, env, Some(used), Some((used, host)));
-        resolve_src(vars.renderer(), task, &merged)
+        // Only the variables `src` reads, and those their values read (a value holding Jinja):
+        // a role applied by hundreds of plays is asked once per play, and merging every
+        // definition each time would cost seconds.
+        let renderer = vars.renderer();
+        let mut wanted = renderer.template_reads(&task.src);
+        let mut merged = Vars::new();
+        for _ in 0..=SRC_NESTING {
+            let run_by = (Some(used), Some((used, host.clone())));
+            merged = self
+                .context_of(files, vars, task, env, run_by, Some(&wanted))
+                .1;
+            let more: BTreeSet<String> = merged
+                .values()
+                .filter_map(|v| v.as_str().filter(|s| s.contains("{{")))
+                .flat_map(|s| renderer.template_reads(s))
+                .filter(|n| !wanted.contains(n))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            wanted.extend(more);
+        }
+        resolve_src(renderer, task, &merged)
     }
 
     /// The play whose first host `template` is rendered for in `env` (what the proof saw:
@@ -1183,6 +1229,10 @@ mod tests {
             Some("{{ files }}/a b.j2")
         );
         assert_eq!(kv_arg("dest=/x", "src"), None);
+        assert_eq!(
+            kv_arg("src={{ a }}/{{ b | default('x y') }} dest=/x", "src").as_deref(),
+            Some("{{ a }}/{{ b | default('x y') }}")
+        );
     }
 
     fn playbooks(files: &[(&str, &str)]) -> (EnvVars, Playbooks) {
@@ -1328,6 +1378,73 @@ mod tests {
             (defs[0].file.as_str(), defs[0].layer),
             ("playbooks/p.yml", Layer::SetFact)
         );
+    }
+
+    /// Issue 15.5: the plays deploying a template, each play's params resolving the role's
+    /// Jinja `src` (a param holding Jinja is rendered again, as Ansible does), kept only where
+    /// their hosts have a host in the environment; a playbook's own plays; who imports it.
+    #[test]
+    fn the_plays_deploying_a_file_resolve_the_src_per_play() {
+        let object = "- template: src={{ fullpath }} dest=/etc/o\n";
+        let (vars, books) = playbooks(&[
+            (
+                "inventory/inventory",
+                "[ctl]\nctl01.example\n[ctl_stg]\nctl01.stg.example\n[staging]\nctl01.stg.example\n",
+            ),
+            (
+                "inventory/group_vars/all",
+                "env: production\nroles_path: /srv/roles\n",
+            ),
+            ("inventory/group_vars/staging", "env: staging\n"),
+            ("roles/object/tasks/main.yml", object),
+            ("roles/a/templates/cm.yml", "a\n"),
+            ("roles/b/templates/cm.yml", "b\n"),
+            (
+                "playbooks/apps/a.yml",
+                "- hosts: ctl:ctl_stg\n  roles:\n  - role: object\n    fullpath: \"{{ roles_path }}/a/templates/cm.yml\"\n",
+            ),
+            (
+                "playbooks/apps/b.yml",
+                "- hosts: ctl\n  roles:\n  - role: object\n    fullpath: \"{{ roles_path }}/b/templates/cm.yml\"\n",
+            ),
+            (
+                "playbooks/site.yml",
+                "- import_playbook: apps/a.yml\n- hosts: ctl\n  tasks: []\n",
+            ),
+        ]);
+        let view = vars.renderer().view();
+        let (stg, prod) = (
+            crate::migration::testing::stg(),
+            crate::migration::testing::prod(),
+        );
+        let play = |book: &str, hosts: &str| Play {
+            playbook: book.into(),
+            hosts: Some(hosts.into()),
+        };
+        let a = play("playbooks/apps/a.yml", "ctl:ctl_stg");
+        assert_eq!(
+            books.plays_deploying(&vars, "roles/a/templates/cm.yml", stg),
+            vec![a.clone()]
+        );
+        // b's play has no host in staging; in production it deploys b's file, never a's.
+        assert!(
+            books
+                .plays_deploying(&vars, "roles/b/templates/cm.yml", stg)
+                .is_empty()
+        );
+        assert_eq!(
+            books.plays_deploying(&vars, "roles/b/templates/cm.yml", prod),
+            vec![play("playbooks/apps/b.yml", "ctl")]
+        );
+        assert_eq!(
+            books.plays_deploying(&vars, "playbooks/apps/a.yml", stg),
+            vec![a.clone()]
+        );
+        assert_eq!(
+            books.importers(view, "playbooks/apps/a.yml"),
+            ["playbooks/site.yml"]
+        );
+        assert!(books.importers(view, "playbooks/apps/b.yml").is_empty());
     }
 
     #[test]
