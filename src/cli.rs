@@ -870,6 +870,15 @@ fn verify_command(config: &Config) -> Result<u8> {
     shown.done();
     let report = report?;
     let _ = write!(anstream::stdout(), "{}", prove::text(&report));
+    if !report.failures.is_empty() {
+        // A failed promise is mostly an edit not made yet: say how to see and make it.
+        let next = next_step(config, true, false, false);
+        let _ = write!(
+            anstream::stdout(),
+            "{next}next: `regshift audit --explain FILE:LINE` says where a failed value comes \
+             from, per environment\n"
+        );
+    }
     Ok(u8::from(!report.failures.is_empty()))
 }
 

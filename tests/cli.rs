@@ -324,6 +324,14 @@ fn verify_fails_on_an_unmigrated_tree_and_passes_after_apply() {
         before.stdout
     );
     assert!(before.stdout.contains("FAIL roles/bodhi2/base/templates/production.ini.j2 (production): [app:main] container.source_registry: expected quay.io/fedora-candidate, got nothing there"), "{}", before.stdout);
+    // Issue 15.5: a next step after the failures (both environments: no --env in it).
+    assert!(
+        before.stdout.ends_with(
+            " failed\nnext: `regshift plan` shows the edits; `regshift apply` makes them\nnext: `regshift audit --explain FILE:LINE` says where a failed value comes from, per environment\n"
+        ),
+        "{}",
+        before.stdout
+    );
     succeeds(&["apply", "-C", dir, "-q"]);
     let after = regshift(&["verify", "-C", dir]);
     assert_eq!(after.code, 0, "{}", after.stdout);
