@@ -76,7 +76,9 @@ fn step_two_on_the_corpus_is_exact_proven_and_idempotent() {
         // 14 checks of the other rules fail; login-registry-params checks 3 parameters at each
         // use serving an environment: production 4 (buildvm, buildhw, releng-compose's candidate
         // entry and its existing quay.io entry, whose 3 pass), staging 3.
-        unproven.stdout.contains("\nverify: 3 passed, 32 failed\nnext: "),
+        unproven
+            .stdout
+            .contains("\nverify: 3 passed, 32 failed\nnext: "),
         "{}",
         unproven.stdout
     );
