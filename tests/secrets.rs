@@ -157,3 +157,29 @@ fn a_proof_failure_never_shows_a_decoded_auth() {
         );
     }
 }
+
+/// `apply --interactive` (issue 15.2) shows each edit's hunk as `plan`'s diff does: the secrets
+/// planted beside edited lines stay hidden on the terminal. Every edit is declined, so nothing
+/// is written either.
+#[test]
+fn the_interactive_review_hides_secrets() {
+    let tree = planted();
+    let dir = arg(tree.path());
+    let answers = "n\n".repeat(40);
+    let Some(run) = common::on_terminal(&["apply", "--interactive", "-C", dir], &answers, "")
+    else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{}", run.screen);
+    assert!(
+        !run.screen.contains(MARK),
+        "a secret shows:\n{}",
+        run.screen
+    );
+    assert!(
+        run.screen.contains("db_password = <redacted>{% endif %}"),
+        "{}",
+        run.screen
+    );
+    assert!(run.screen.contains("accepted 0 of "), "{}", run.screen);
+}
