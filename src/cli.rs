@@ -873,10 +873,10 @@ fn verify_command(config: &Config) -> Result<u8> {
     if !report.failures.is_empty() {
         // A failed promise is mostly an edit not made yet: say how to see and make it.
         let next = next_step(config, true, false, false);
-        let _ = write!(
+        let _ = writeln!(
             anstream::stdout(),
             "{next}next: `regshift audit --explain FILE:LINE` says where a failed value comes \
-             from, per environment\n"
+             from, per environment"
         );
     }
     Ok(u8::from(!report.failures.is_empty()))
