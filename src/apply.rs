@@ -97,10 +97,7 @@ impl Job<'_> {
             patches: Vec::new(),
         };
         let (plan, skipped) = match options.interactive && !plan.edits.is_empty() {
-            true => {
-                shown.done();
-                reviewed(plan, self.rules)?
-            }
+            true => shown.suspend(|| reviewed(plan, self.rules))?,
             false => (plan, BTreeSet::new()),
         };
         if plan.edits.is_empty() {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::ansible::tasks::{Play, Playbooks};
+use crate::ansible::tasks::Play;
 use crate::formats::jinja::Envs;
 use crate::migration::Env;
 use crate::plan::Plan;
@@ -43,6 +43,8 @@ pub fn to_run(project: &Project, plan: &Plan, proof: &Report, envs: Envs) -> ToR
         return out;
     };
     let mut plays_of: BTreeMap<(String, Env), Vec<Play>> = BTreeMap::new();
+    // A playbook's importers are the same in every environment: looked up once.
+    let mut importers: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for changed in plan.changed.iter().filter(|c| !c.gone) {
         let mut targets: BTreeSet<String> = BTreeSet::from([changed.path.clone()]);
         for e in plan.edits.iter().filter(|e| e.path == changed.path) {
@@ -58,7 +60,10 @@ pub fn to_run(project: &Project, plan: &Plan, proof: &Report, envs: Envs) -> ToR
                     .or_insert_with(|| playbooks.plays_deploying(vars, target, env));
                 found |= !here.is_empty();
                 for play in here.iter() {
-                    add(&mut out, playbooks, project, env, play, target);
+                    let by = importers
+                        .entry(play.playbook.clone())
+                        .or_insert_with(|| playbooks.importers(project.view(), &play.playbook));
+                    add(&mut out, env, play, by, target);
                 }
                 if here.len() > 1
                     && let Some(first) = playbooks.rendered_for(vars, target, env)
@@ -75,14 +80,7 @@ pub fn to_run(project: &Project, plan: &Plan, proof: &Report, envs: Envs) -> ToR
     out
 }
 
-fn add(
-    out: &mut ToRun,
-    playbooks: &Playbooks,
-    project: &Project,
-    env: Env,
-    play: &Play,
-    file: &str,
-) {
+fn add(out: &mut ToRun, env: Env, play: &Play, imported_by: &[String], file: &str) {
     let list = out.per_env.entry(env).or_default();
     if let Some(d) = list.iter_mut().find(|d| &d.play == play) {
         d.files.insert(file.to_string());
@@ -90,7 +88,7 @@ fn add(
     }
     list.push(Deploy {
         play: play.clone(),
-        imported_by: playbooks.importers(project.view(), &play.playbook),
+        imported_by: imported_by.to_vec(),
         files: BTreeSet::from([file.to_string()]),
     });
 }

@@ -67,6 +67,12 @@ impl Progress {
         }
     }
 
+    /// Runs `f` with the line cleared (a prompt on the terminal), then draws it again: the
+    /// phases after it still show.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.spinner.suspend(f)
+    }
+
     /// Clears the line: what follows on stderr starts at its beginning.
     pub fn done(&self) {
         if self.shown {

@@ -96,7 +96,7 @@ fn show(
     );
     if let Some(c) = plan.changed.iter().find(|c| c.path == edit.path) {
         let alone = crate::edit::apply(&c.file.text, &[edit.splice()]).unwrap_or_default();
-        let gone = c.gone && edit.range == (0..c.file.text.len());
+        let gone = c.gone && edit.removes_all_of(&c.file.text);
         text.push_str(&crate::report::redacted_diff(
             &edit.path,
             &c.file.text,

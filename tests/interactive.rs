@@ -36,6 +36,12 @@ fn the_accepted_edits_are_proven_and_written_and_the_skipped_stay_pending() {
     assert!(!screen.contains("[3/17]"), "{screen}");
     assert!(!screen.contains("[6/17]"), "{screen}");
     assert!(screen.contains("accepted 14 of 17 edits"), "{screen}");
+    // The progress line steps aside for the questions and comes back for the proof.
+    let after = screen
+        .split("accepted 14 of 17 edits")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(after.contains("proving 14 edits"), "{screen}");
     assert!(
         screen.contains("rule `koji-flatpak-registry`: 1 of 1 edits skipped"),
         "{screen}"

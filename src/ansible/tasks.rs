@@ -497,20 +497,22 @@ fn beside(file: &str, path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// The top-level items of a playbook's text (plays and imports); none when it does not parse.
+fn playbook_items(file: &str, text: &str) -> Vec<Node> {
+    let docs = yaml::parse_masked(file, text).unwrap_or_default();
+    docs.into_iter()
+        .flat_map(|d| match d {
+            Node::Sequence { items, .. } => items,
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
 /// The plays of a playbook: its top-level items with `hosts`.
 fn own_plays(view: &View, file: &str) -> Vec<Play> {
-    let Some(docs) = view
-        .read(file)
-        .and_then(|text| yaml::parse_masked(file, &text).ok())
-    else {
-        return Vec::new();
-    };
-    let items = docs.iter().filter_map(|d| match d {
-        Node::Sequence { items, .. } => Some(items),
-        _ => None,
-    });
-    items
-        .flatten()
+    let text = view.read(file).unwrap_or_default();
+    playbook_items(file, &text)
+        .iter()
         .filter_map(|play| play.get("hosts").and_then(Node::as_scalar))
         .map(|hosts| Play {
             playbook: file.to_string(),
@@ -1142,18 +1144,12 @@ impl Playbooks {
         let files = self.files(view);
         let name = playbook.rsplit('/').next().unwrap_or(playbook);
         let imports = |file: &&String| {
+            // Only a playbook whose text names the file is parsed.
             let Some(text) = view.read(file).filter(|t| t.contains(name)) else {
                 return false;
             };
-            let Ok(docs) = yaml::parse_masked(file, &text) else {
-                return false;
-            };
-            docs.iter()
-                .filter_map(|d| match d {
-                    Node::Sequence { items, .. } => Some(items),
-                    _ => None,
-                })
-                .flatten()
+            playbook_items(file, &text)
+                .iter()
                 .filter_map(|item| {
                     [
                         "import_playbook",

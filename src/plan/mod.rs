@@ -64,6 +64,12 @@ impl Edit {
         }
     }
 
+    /// Whether the edit removes all of `text` (its file's), leaving nothing: a removal of the
+    /// file (step 4).
+    pub fn removes_all_of(&self, text: &str) -> bool {
+        !text.is_empty() && self.new.is_empty() && self.range == (0..text.len())
+    }
+
     /// `value` (the edit's old or new text) as displays show it: a secret is `<redacted>`.
     pub fn shown<'v>(&self, value: &'v str) -> &'v str {
         if self.secret {
@@ -165,7 +171,7 @@ impl Plan {
                     "two accepted edits touch the same bytes",
                 )
             })?;
-            let gone = c.gone && mine.iter().any(|e| e.range == (0..c.file.text.len()));
+            let gone = c.gone && mine.iter().any(|e| e.removes_all_of(&c.file.text));
             changed.push(Changed {
                 path: c.path.clone(),
                 file: c.file.clone(),

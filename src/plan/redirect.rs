@@ -301,10 +301,7 @@ impl Planner<'_> {
                 self.vars.renderer().syntax(&path, &new_text)?;
             }
             // A rule's edit spanning a whole file with nothing new removes it (step 4).
-            let gone = !file.text.is_empty()
-                && mine
-                    .iter()
-                    .any(|e| e.new.is_empty() && e.range == (0..file.text.len()));
+            let gone = mine.iter().any(|e| e.removes_all_of(&file.text));
             out.edits.extend(mine);
             out.changed.push(Changed {
                 path,
